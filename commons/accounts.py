@@ -1,0 +1,246 @@
+"""Accounts: users, roles, personal API tokens and password hashing (SQLAlchemy).
+
+SQLite in the data directory by default (WAL mode), any SQLAlchemy URL
+(PostgreSQL) through ``COMMONS_DATABASE_URL``. Passwords are hashed with
+argon2id; API tokens are shown once and stored as SHA-256 digests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, create_engine, event, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+from commons.errors import BadRequest, Conflict, NotFound, Unavailable
+
+ROLES = ("reader", "contributor", "maintainer", "admin")
+USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{1,31}")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+TOKEN_PREFIX = "cmn_"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TokenRow(Base):
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    digest: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as the rest of the app sees it (no password hash)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    blocked: bool
+    created: datetime
+
+    def has_role(self, role: str) -> bool:
+        """True when this account's role is ``role`` or above, and it is not blocked."""
+        return not self.blocked and ROLES.index(self.role) >= ROLES.index(role)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    name: str
+    created: datetime
+    last_used: datetime | None
+
+
+def _account(row: UserRow) -> Account:
+    return Account(row.id, row.username, row.display_name, row.role, bool(row.blocked), row.created)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def validate_username(username: object) -> str:
+    """Lower-cased username of 2-32 letters, digits, ``-`` and ``_``, or :class:`BadRequest`."""
+    name = username.strip().lower() if isinstance(username, str) else ""
+    if not USERNAME_RE.fullmatch(name):
+        raise BadRequest("Nom d'utilisateur invalide : 2 à 32 caractères a-z, 0-9, « - » ou « _ », "
+                         "commençant par une lettre ou un chiffre.")
+    return name
+
+
+def validate_role(role: str) -> str:
+    if role not in ROLES:
+        raise BadRequest(f"Rôle inconnu : {role}. Rôles possibles : {', '.join(ROLES)}.")
+    return role
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class AccountService:
+    """Accounts and tokens of one commons."""
+
+    def __init__(self, database_url: str, hasher: PasswordHasher | None = None) -> None:
+        self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.hasher = hasher or PasswordHasher()
+
+    def create_schema(self) -> None:
+        """Create the tables if they are missing."""
+        try:
+            Base.metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise Unavailable(f"Base de comptes inaccessible : {exc.__class__.__name__}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- accounts ---------------------------------------------------------------------
+
+    def add(self, username: str, password: str, role: str | None = None, display_name: str | None = None) -> Account:
+        """Create an account. Without ``role``, the first account is admin, later ones contributors."""
+        name = validate_username(username)
+        self._check_password(password)
+        with self.sessions.begin() as db:
+            if role is None:
+                role = "admin" if db.scalar(select(func.count()).select_from(UserRow)) == 0 else "contributor"
+            row = UserRow(username=name, display_name=(display_name or name).strip()[:100] or name,
+                          password_hash=self.hasher.hash(password), role=validate_role(role),
+                          blocked=False, created=_now())
+            db.add(row)
+            try:
+                db.flush()
+            except IntegrityError as exc:
+                raise Conflict(f"Le nom d'utilisateur « {name} » est déjà pris.") from exc
+            return _account(row)
+
+    def _check_password(self, password: object) -> None:
+        if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+            raise BadRequest(f"Le mot de passe doit faire au moins {MIN_PASSWORD} caractères.")
+        if len(password) > MAX_PASSWORD or "\0" in password:
+            raise BadRequest("Mot de passe refusé (trop long ou caractère nul).")
+
+    def get(self, user_id: int) -> Account | None:
+        with self.sessions() as db:
+            row = db.get(UserRow, user_id)
+            return _account(row) if row else None
+
+    def by_name(self, username: str) -> Account | None:
+        with self.sessions() as db:
+            row = db.scalar(select(UserRow).where(UserRow.username == username.strip().lower()))
+            return _account(row) if row else None
+
+    def require(self, username: str) -> Account:
+        account = self.by_name(username)
+        if account is None:
+            raise NotFound(f"Compte inconnu : {username}")
+        return account
+
+    def count(self) -> int:
+        with self.sessions() as db:
+            return int(db.scalar(select(func.count()).select_from(UserRow)) or 0)
+
+    def authenticate(self, username: str, password: str) -> Account | None:
+        """The account if the password matches and the account is not blocked, else ``None``."""
+        with self.sessions.begin() as db:
+            row = db.scalar(select(UserRow).where(UserRow.username == str(username).strip().lower()))
+            if row is None:
+                self.hasher.hash("timing-equaliser")  # same cost whether or not the name exists
+                return None
+            try:
+                self.hasher.verify(row.password_hash, str(password))
+            except (VerificationError, InvalidHashError):
+                return None
+            if self.hasher.check_needs_rehash(row.password_hash):
+                row.password_hash = self.hasher.hash(str(password))
+            return None if row.blocked else _account(row)
+
+    def set_role(self, username: str, role: str) -> Account:
+        return self._update(username, role=validate_role(role))
+
+    def set_blocked(self, username: str, blocked: bool = True) -> Account:
+        return self._update(username, blocked=blocked)
+
+    def _update(self, username: str, **values: Any) -> Account:
+        with self.sessions.begin() as db:
+            row = db.scalar(select(UserRow).where(UserRow.username == username.strip().lower()))
+            if row is None:
+                raise NotFound(f"Compte inconnu : {username}")
+            for key, value in values.items():
+                setattr(row, key, value)
+            return _account(row)
+
+    # -- tokens -----------------------------------------------------------------------
+
+    def new_token(self, username: str, name: str = "jeton") -> str:
+        """Create a personal API token; the clear value is returned once and never stored."""
+        account = self.require(username)
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.sessions.begin() as db:
+            db.add(TokenRow(user_id=account.id, name=(name or "jeton")[:100], digest=_digest(token),
+                            created=_now(), last_used=None))
+        return token
+
+    def tokens(self, user_id: int) -> list[TokenInfo]:
+        with self.sessions() as db:
+            rows = db.scalars(select(TokenRow).where(TokenRow.user_id == user_id).order_by(TokenRow.id))
+            return [TokenInfo(r.id, r.name, r.created, r.last_used) for r in rows]
+
+    def revoke_token(self, user_id: int, token_id: int) -> None:
+        with self.sessions.begin() as db:
+            row = db.get(TokenRow, token_id)
+            if row is None or row.user_id != user_id:
+                raise NotFound("Jeton inconnu.")
+            db.delete(row)
+
+    def account_for_token(self, token: str) -> Account | None:
+        """The (unblocked) account owning ``token``, recording its last use; else ``None``."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            return None
+        with self.sessions.begin() as db:
+            row = db.scalar(select(TokenRow).where(TokenRow.digest == _digest(token)))
+            if row is None:
+                return None
+            user = db.get(UserRow, row.user_id)
+            if user is None or user.blocked:
+                return None
+            row.last_used = _now()
+            return _account(user)

@@ -1,0 +1,177 @@
+"""The ``commons`` command: parses arguments and calls the services.
+
+Exit status 0 on success; on a user error, one line on stderr and status 1
+(2 for bad arguments), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Callable, Sequence
+
+from commons.config import load_settings
+from commons.errors import CommonsError
+from commons.services import Commons, open_commons
+from commons.sync import Progress
+
+log = logging.getLogger(__name__)
+
+
+def _progress(label: str) -> tuple[Progress, Callable[[], None]]:
+    """A tqdm progress bar on stderr as a ``(done, total)`` callback, and its closer."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=label, unit="", file=sys.stderr, leave=True, dynamic_ncols=True)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update, bar.close
+
+
+def _open(args: argparse.Namespace, must_exist: bool = True) -> Commons:
+    services = open_commons(load_settings(args.data))
+    if must_exist and not services.initialised():
+        raise CommonsError(f"Aucun commons dans {services.settings.data_dir} : lancez d'abord « commons init ».")
+    return services
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    services = _open(args, must_exist=False)
+    added = services.init(demo=args.demo)
+    print(f"Commons créé dans {services.settings.data_dir}" + (f" avec {added} guides d'exemple." if args.demo else "."))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from waitress import serve
+
+    from commons import create_app
+
+    app = create_app({"data_dir": args.data} if args.data else None)
+    threads = max(4, 4 * args.workers)
+    print(f"Commons sert {app.extensions['commons'].settings.data_dir} sur http://{args.host}:{args.port}/ "
+          f"(waitress, {threads} fils)", flush=True)
+    serve(app, host=args.host, port=args.port, threads=threads, ident="Commons")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("Mot de passe : ")
+    if first != getpass.getpass("Mot de passe, encore : "):
+        raise CommonsError("Les deux mots de passe ne sont pas identiques.")
+    return first
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    services = _open(args)
+    services.accounts.create_schema()
+    accounts = services.accounts
+    if args.action == "add":
+        created = accounts.add(args.name, _read_password(args), role=args.role or None)
+        print(f"Compte « {created.username} » créé ({created.role}).")
+    elif args.action == "role":
+        changed = accounts.set_role(args.name, args.role)
+        print(f"« {changed.username} » est maintenant {changed.role}.")
+    elif args.action == "block":
+        accounts.set_blocked(args.name, True)
+        print(f"« {args.name} » est bloqué : plus de connexion ni de jeton ; ses contributions restent.")
+    elif args.action == "unblock":
+        accounts.set_blocked(args.name, False)
+        print(f"« {args.name} » est débloqué.")
+    elif args.action == "token":
+        print(accounts.new_token(args.name, args.token_name))
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    services = _open(args)
+    update, close = _progress("Réindexation")
+    try:
+        commits = services.reindex(update)
+    finally:
+        close()
+    print(f"Stores dérivés reconstruits : {commits} commits lus, {services.history.count_pages()} pages.")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    services = _open(args)
+    problems = services.check()
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 1
+    print(f"Tout est cohérent : {services.history.count_pages()} pages, HEAD {services.store.head()}.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data", default=argparse.SUPPRESS,
+                        help="dossier des données (défaut : $COMMONS_DATA, sinon ./commons-data)")
+    parser = argparse.ArgumentParser(prog="commons", parents=[common], description="Commons : un wiki de guides pratiques.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", parents=[common], help="crée un commons vide")
+    p.add_argument("--demo", action="store_true", help="ajoute les guides d'exemple")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("serve", parents=[common], help="sert le wiki (waitress)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="capacité (waitress : 4 fils par « worker »)")
+    p.set_defaults(func=cmd_serve)
+
+    user = sub.add_parser("user", parents=[common], help="gère les comptes")
+    actions = user.add_subparsers(dest="action", required=True)
+    p = actions.add_parser("add", parents=[common], help="crée un compte")
+    p.add_argument("name")
+    p.add_argument("--role", choices=["reader", "contributor", "maintainer", "admin"], default="contributor")
+    p.add_argument("--password-stdin", action="store_true", help="lit le mot de passe sur l'entrée standard")
+    p = actions.add_parser("role", parents=[common], help="change le rôle d'un compte")
+    p.add_argument("name")
+    p.add_argument("role", choices=["reader", "contributor", "maintainer", "admin"])
+    for name, text in (("block", "bloque un compte"), ("unblock", "débloque un compte")):
+        p = actions.add_parser(name, parents=[common], help=text)
+        p.add_argument("name")
+    p = actions.add_parser("token", parents=[common], help="affiche un nouveau jeton d'API")
+    p.add_argument("name")
+    p.add_argument("--token-name", default="cli")
+    user.set_defaults(func=cmd_user)
+
+    p = sub.add_parser("reindex", parents=[common], help="reconstruit les stores dérivés depuis git")
+    p.set_defaults(func=cmd_reindex)
+    p = sub.add_parser("check", parents=[common], help="vérifie dépôt, index et base")
+    p.set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``commons`` console script."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    args.data = getattr(args, "data", None)  # --data may stand before or after the command
+    try:
+        return int(args.func(args))
+    except CommonsError as exc:
+        print(f"commons: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("commons: interrompu", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"commons: {exc.strerror or exc} ({getattr(exc, 'filename', '') or ''})", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,314 @@
+"""PageService: reading pages and the one write path.
+
+Every change to the repository goes through :meth:`PageService.save`,
+:meth:`PageService.delete` or :meth:`PageService.restore`: under the write
+lock (threads and processes), it checks the base revision, commits through
+git plumbing, then updates the derived stores, which record the commit they
+reflect so that :meth:`PageService.catch_up` can bring them up to date after
+a crash or a commit made outside the app.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterator, Protocol, Sequence
+
+from filelock import FileLock, Timeout
+
+from commons import markup, paths
+from commons.config import Settings
+from commons.diffs import Diff, diff_texts
+from commons.errors import BadRequest, Conflict, NotFound, TooLarge, Unavailable
+from commons.history import HistoryStore, PageState, Revision
+from commons.storage import GitStore, Identity, StaleHead
+from commons.sync import Progress, sync_history
+
+log = logging.getLogger(__name__)
+
+EMAIL_DOMAIN = "users.noreply.commons"
+MAX_SUMMARY = 300
+
+
+def identity_for(username: str) -> Identity:
+    """The pseudonymous commit identity of an account: no real e-mail ever enters git."""
+    return Identity(username, f"{username}@{EMAIL_DOMAIN}")
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page's text at one revision."""
+
+    path: str
+    title: str
+    markdown: str
+    rev: str
+    blob: str
+    updated: datetime | None
+    author: str | None
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What a save did: ``created`` for a new page, ``changed`` False when nothing differed."""
+
+    path: str
+    rev: str
+    created: bool
+    changed: bool
+    merged: bool = False
+
+
+class DerivedStore(Protocol):
+    """A store derived from git that follows the branch (search index, credits...)."""
+
+    def reflected(self) -> str | None: ...
+
+    def catch_up(self, store: GitStore, head: str, progress: Progress | None, rebuild: bool) -> None: ...
+
+
+def clean_text(markdown: object, limit: int) -> str:
+    """Validate and normalise submitted Markdown (line endings, final newline, NUL, size)."""
+    if not isinstance(markdown, str):
+        raise BadRequest("Le texte de la page doit être une chaîne de caractères.")
+    if "\0" in markdown:
+        raise BadRequest("Le texte contient un caractère nul (NUL), refusé.")
+    text = markdown.replace("\r\n", "\n").replace("\r", "\n")
+    if len(text.encode("utf-8", "surrogatepass")) > limit:
+        raise TooLarge(f"La page dépasse la taille maximale ({limit // 1024} Kio).")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest("Le texte n'est pas de l'UTF-8 valide.") from exc
+    if not text.strip():
+        raise BadRequest("La page est vide. Pour la supprimer, utilisez « Supprimer ».")
+    return text.rstrip("\n") + "\n"
+
+
+def clean_summary(summary: object, default: str) -> str:
+    """One line of at most ``MAX_SUMMARY`` characters, or ``default``."""
+    if summary is None:
+        return default
+    if not isinstance(summary, str) or "\0" in summary:
+        raise BadRequest("Le résumé de modification est invalide.")
+    line = " ".join(summary.split())
+    if len(line) > MAX_SUMMARY:
+        raise BadRequest(f"Le résumé dépasse {MAX_SUMMARY} caractères.")
+    return line or default
+
+
+class PageService:
+    """Pages of one commons: read, render, save, delete, restore, history, diff."""
+
+    def __init__(self, settings: Settings, store: GitStore, history: HistoryStore,
+                 followers: Sequence[DerivedStore] = ()) -> None:
+        self.settings = settings
+        self.store = store
+        self.history = history
+        self.followers = list(followers)
+        settings.lock_dir.mkdir(parents=True, exist_ok=True)
+        self._file_lock = FileLock(str(settings.lock_dir / "write.lock"), thread_local=False)
+        self._thread_lock = threading.Lock()
+        self._render_cache: OrderedDict[str, tuple[markup.Rendered, dict[str, bool]]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    # -- the write lock ---------------------------------------------------------------
+
+    @contextmanager
+    def write_lock(self, timeout: float = 30) -> Iterator[None]:
+        """Hold the lock shared by every thread and process writing to this commons."""
+        if not self._thread_lock.acquire(timeout=timeout):
+            raise Unavailable("Le wiki est très sollicité ; réessayez dans un instant.")
+        try:
+            try:
+                self._file_lock.acquire(timeout=timeout)
+            except Timeout as exc:
+                raise Unavailable("Le wiki est très sollicité ; réessayez dans un instant.") from exc
+            try:
+                yield
+            finally:
+                self._file_lock.release()
+        finally:
+            self._thread_lock.release()
+
+    # -- reading ----------------------------------------------------------------------
+
+    def exists(self, path: str) -> bool:
+        return self.history.exists(path)
+
+    def state(self, path: str) -> PageState | None:
+        """The current state of a page from the derived table (no git access)."""
+        return self.history.page(paths.validate_path(path))
+
+    def get(self, path: str, rev: str | None = None) -> Page:
+        """A page as it stands, or at commit ``rev``; :class:`NotFound` if absent."""
+        path = paths.validate_path(path)
+        if rev:
+            return self._get_at(path, rev)
+        state = self.history.page(path)
+        if state is None:
+            raise NotFound(f"La page « {path} » n'existe pas encore.")
+        text = self.store.read_blob(state.blob).decode("utf-8", "replace")
+        return Page(path, state.title, text, state.rev, state.blob, state.updated, state.author)
+
+    def _get_at(self, path: str, rev: str) -> Page:
+        commit = self.store.resolve(rev)
+        if commit is None:
+            raise NotFound(f"Révision inconnue : {rev[:40]}")
+        name = paths.file_for(path)
+        blob = self.store.blob_id(commit, name)
+        if blob is None:
+            raise NotFound(f"La page « {path} » n'existait pas à la révision {commit[:7]}.")
+        text = self.store.read_blob(blob).decode("utf-8", "replace")
+        last = self.history.revision_at(path, commit)
+        return Page(path, markup.title_of(text, path), text, last.rev if last else commit, blob,
+                    last.date if last else None, last.author if last else None)
+
+    def render(self, page: Page) -> markup.Rendered:
+        """The page's safe HTML, cached by blob id while the pages it links to keep existing."""
+        key = f"{page.path}\0{page.blob}"
+        with self._cache_lock:
+            hit = self._render_cache.get(key)
+            if hit is not None:
+                self._render_cache.move_to_end(key)
+        if hit is not None and all(self.exists(p) == e for p, e in hit[1].items()):
+            return hit[0]
+        rendered = markup.render(page.markdown, current_path=page.path, page_exists=self.exists)
+        existence = {p: self.exists(p) for p in rendered.links}
+        with self._cache_lock:
+            self._render_cache[key] = (rendered, existence)
+            while len(self._render_cache) > self.settings.render_cache_size:
+                self._render_cache.popitem(last=False)
+        return rendered
+
+    def preview(self, markdown: str, path: str) -> markup.Rendered:
+        """Render unsaved text through the same sanitising pipeline."""
+        text = clean_text(markdown, self.settings.max_page_bytes)
+        return markup.render(text, current_path=paths.validate_path(path), page_exists=self.exists)
+
+    def list_pages(self, prefix: str = "") -> list[PageState]:
+        return self.history.pages(prefix)
+
+    def revisions(self, path: str, limit: int = 50, offset: int = 0) -> tuple[list[Revision], int]:
+        """A page of revisions, newest first, and the total count."""
+        path = paths.validate_path(path)
+        limit = max(1, min(int(limit), 500))
+        offset = max(0, int(offset))
+        return self.history.revisions(path, limit, offset), self.history.count_revisions(path)
+
+    def recent(self, limit: int = 50) -> list[Revision]:
+        return self.history.recent(max(1, min(int(limit), 500)))
+
+    def diff(self, path: str, old_rev: str, new_rev: str) -> tuple[Page | None, Page | None, Diff]:
+        """The difference of a page between two commits (either side may lack the page)."""
+        path = paths.validate_path(path)
+        sides: list[Page | None] = []
+        for rev in (old_rev, new_rev):
+            if self.store.resolve(rev) is None:
+                raise NotFound(f"Révision inconnue : {rev[:40]}")
+            try:
+                sides.append(self._get_at(path, rev))
+            except NotFound:
+                sides.append(None)
+        old, new = sides
+        if old is None and new is None:
+            raise NotFound(f"La page « {path} » n'existe à aucune de ces deux révisions.")
+        return old, new, diff_texts(old.markdown if old else "", new.markdown if new else "")
+
+    # -- writing ----------------------------------------------------------------------
+
+    def save(self, path: str, markdown: object, summary: object, base_rev: str | None,
+             author: Identity) -> SaveResult:
+        """Save a page. A stale ``base_rev`` raises :class:`Conflict` with the current text."""
+        path = paths.validate_path(path)
+        text = clean_text(markdown, self.settings.max_page_bytes)
+        with self.write_lock():
+            head = self._caught_up_head()
+            current = self.history.page(path)
+            self._check_base(path, current, base_rev)
+            if current is not None and self.store.read_blob(current.blob).decode("utf-8", "replace") == text:
+                return SaveResult(path, current.rev, created=False, changed=False)
+            default = f"Modification de {path}" if current else f"Création de {path}"
+            message = clean_summary(summary, default)
+            rev = self._commit(head, {paths.file_for(path): text.encode()}, author, message)
+        log.info("saved page=%s rev=%s author=%s", path, rev, author.name)
+        return SaveResult(path, rev, created=current is None, changed=True)
+
+    def delete(self, path: str, base_rev: str | None, author: Identity, summary: object = None) -> str:
+        """Delete a page; returns the new commit id."""
+        path = paths.validate_path(path)
+        with self.write_lock():
+            head = self._caught_up_head()
+            current = self.history.page(path)
+            if current is None:
+                raise NotFound(f"La page « {path} » n'existe pas.")
+            if base_rev is not None:
+                self._check_base(path, current, base_rev)
+            message = clean_summary(summary, f"Suppression de {path}")
+            rev = self._commit(head, {paths.file_for(path): None}, author, message)
+        log.info("deleted page=%s rev=%s author=%s", path, rev, author.name)
+        return rev
+
+    def restore(self, path: str, rev: str, author: Identity) -> SaveResult:
+        """Make the text of revision ``rev`` the current text again (a new commit)."""
+        old = self._get_at(paths.validate_path(path), rev)
+        current = self.history.page(path)
+        summary = f"Restauration de la révision {old.rev[:7]}"
+        return self.save(path, old.markdown, summary, current.rev if current else None, author)
+
+    def _check_base(self, path: str, current: PageState | None, base_rev: str | None) -> None:
+        if current is None and not base_rev:
+            return
+        if current is not None and base_rev == current.rev:
+            return
+        if current is None:
+            raise Conflict(f"La page « {path} » a été supprimée depuis que vous l'avez ouverte.",
+                           current_rev=None, current_markdown="")
+        text = self.store.read_blob(current.blob).decode("utf-8", "replace")
+        what = "existe déjà" if not base_rev else "a été modifiée depuis que vous l'avez ouverte"
+        raise Conflict(f"La page « {path} » {what}.", current_rev=current.rev, current_markdown=text)
+
+    def _commit(self, head: str | None, changes: dict[str, bytes | None], author: Identity, message: str) -> str:
+        try:
+            rev = self.store.commit(changes, author, message, head)
+        except StaleHead as exc:  # someone wrote to git without taking our lock
+            raise Conflict("Le dépôt a changé pendant l'enregistrement ; réessayez.") from exc
+        self._sync()
+        return rev
+
+    def _caught_up_head(self) -> str | None:
+        """HEAD, after bringing the derived stores up to it (caller holds the lock)."""
+        self._sync()
+        return self.history.reflected()
+
+    # -- derived stores -----------------------------------------------------------------
+
+    def is_current(self) -> bool:
+        """True when every derived store reflects the branch's head."""
+        head = self.store.head()
+        return self.history.reflected() == head and all(f.reflected() == head for f in self.followers)
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Bring the derived stores up to the branch's head; returns commits applied."""
+        if self.is_current():
+            return 0
+        with self.write_lock(timeout=600):
+            return self._sync(progress)
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Rebuild every derived store from the whole git history."""
+        with self.write_lock(timeout=600):
+            return self._sync(progress, rebuild=True)
+
+    def _sync(self, progress: Progress | None = None, rebuild: bool = False) -> int:
+        head = self.store.head()
+        if head is None:
+            return 0
+        applied = sync_history(self.store, self.history, head, progress, rebuild)
+        for follower in self.followers:
+            follower.catch_up(self.store, head, progress, rebuild)
+        return applied

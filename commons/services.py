@@ -1,0 +1,113 @@
+"""The commons as a plain object: settings and services, built without any web server.
+
+The web app and the CLI both open a :class:`Commons`; tests build one on a
+temporary data directory.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib import resources
+
+from commons.accounts import AccountService
+from commons.config import Settings
+from commons.errors import CommonsError
+from commons.history import HistoryStore
+from commons.pages import PageService, identity_for
+from commons.storage import GitStore
+from commons.sync import Progress
+
+log = logging.getLogger(__name__)
+
+DEMO_AUTHOR = "commons"
+
+
+@dataclass
+class Commons:
+    """Settings and services of one commons."""
+
+    settings: Settings
+    store: GitStore
+    history: HistoryStore
+    pages: PageService
+    accounts: AccountService
+
+    def close(self) -> None:
+        """Release git processes, database connections and pools."""
+        self.store.close()
+        self.history.close()
+        self.accounts.close()
+
+    def initialised(self) -> bool:
+        return self.store.exists()
+
+    def init(self, demo: bool = False) -> int:
+        """Create an empty commons (repository and database); ``demo`` adds the sample guides.
+
+        Returns the number of pages added. Refuses a data directory that already holds a commons.
+        """
+        if self.store.exists():
+            raise CommonsError(f"Un commons existe déjà dans {self.settings.data_dir}.")
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store.init()
+        self.accounts.create_schema()
+        return self.add_demo() if demo else 0
+
+    def add_demo(self) -> int:
+        """Commit the sample guides shipped with the package, one commit each."""
+        author = identity_for(DEMO_AUTHOR)
+        count = 0
+        for path, text in sorted(demo_pages().items()):
+            if not self.pages.exists(path):
+                self.pages.save(path, text, f"Guide d'exemple : {path}", None, author)
+                count += 1
+        return count
+
+    def check(self) -> list[str]:
+        """What is wrong between repository, derived stores and database (empty when all agree)."""
+        problems: list[str] = []
+        clean, said = self.store.fsck()
+        if not clean:
+            problems.append(f"git fsck : {said}")
+        head = self.store.head()
+        reflected = self.history.reflected()
+        if head != reflected:
+            problems.append(f"historique dérivé en retard : reflète {reflected}, HEAD est {head}")
+        for follower in self.pages.followers:
+            if follower.reflected() != head:
+                problems.append(f"{type(follower).__name__} en retard : reflète {follower.reflected()}")
+        try:
+            self.accounts.count()
+        except Exception as exc:  # noqa: BLE001 - any database failure is a finding here
+            problems.append(f"base de comptes : {exc.__class__.__name__}: {exc}")
+        return problems
+
+    def reindex(self, progress: Progress | None = None) -> int:
+        """Rebuild every derived store from git; returns the number of commits read."""
+        return self.pages.rebuild(progress)
+
+
+def demo_pages() -> dict[str, str]:
+    """The sample guides: page path -> Markdown."""
+    root = resources.files("commons") / "demo"
+    found: dict[str, str] = {}
+
+    def walk(folder: resources.abc.Traversable, prefix: str) -> None:
+        for entry in folder.iterdir():
+            if entry.is_dir():
+                walk(entry, f"{prefix}{entry.name}/")
+            elif entry.name.endswith(".md"):
+                found[prefix + entry.name[:-3]] = entry.read_text("utf-8")
+
+    walk(root, "")
+    return found
+
+
+def open_commons(settings: Settings) -> Commons:
+    """Build the services of the commons in ``settings.data_dir`` (no git or network I/O)."""
+    store = GitStore(settings.repo_dir, settings.branch)
+    history = HistoryStore(settings.cache_dir / "history.sqlite")
+    pages = PageService(settings, store, history)
+    accounts = AccountService(settings.effective_database_url)
+    return Commons(settings, store, history, pages, accounts)

@@ -1,0 +1,351 @@
+"""GitStore: the git repository as a store of files. The only GitPython importer.
+
+Reads go through one ``git.Repo`` per thread (GitPython is not thread-safe)
+and its persistent ``cat-file --batch`` process; every ``Repo`` is closed by
+:meth:`GitStore.close`. Writes build blobs, trees and the commit in-process
+(no working tree, no index) and move the branch with ``update-ref <new> <old>``
+so that a commit on a stale parent is refused by git itself.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from io import BytesIO
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import git
+from git.objects.fun import tree_entries_from_data, tree_to_stream
+from gitdb import IStream
+
+from commons.errors import CommonsError, Conflict, NotFound, Unavailable
+
+log = logging.getLogger(__name__)
+
+ZERO = "0" * 40
+TREE_MODE = 0o040000
+FILE_MODE = 0o100644
+_RECORD = "\x1e"
+_FIELD = "\x1f"
+
+
+class StaleHead(Conflict):
+    """The branch moved between reading it and updating it."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A commit author: pseudonymous name and e-mail."""
+
+    name: str
+    email: str
+
+    def header(self, when: datetime) -> bytes:
+        name = _clean_ident(self.name)
+        email = _clean_ident(self.email)
+        offset = when.utcoffset()
+        minutes = int(offset.total_seconds() // 60) if offset else 0
+        sign = "-" if minutes < 0 else "+"
+        tz = f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+        return f"{name} <{email}> {int(when.timestamp())} {tz}".encode()
+
+
+def _clean_ident(value: str) -> str:
+    cleaned = "".join(c for c in value if c not in "<>\n\r\0").strip()
+    return cleaned or "anonyme"
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file changed by a commit: status ``A``, ``M`` or ``D``."""
+
+    status: str
+    name: str
+    blob: str | None
+    old_blob: str | None
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """A commit as the derived stores see it."""
+
+    sha: str
+    parent: str | None
+    author_name: str
+    author_email: str
+    date: datetime
+    message: str
+    changes: list[FileChange] = field(default_factory=list)
+
+
+class GitStore:
+    """A bare git repository holding one branch of Markdown files."""
+
+    def __init__(self, repo_dir: Path, branch: str = "main") -> None:
+        self.repo_dir = Path(repo_dir)
+        self.branch = branch
+        self.ref = f"refs/heads/{branch}"
+        self._local = threading.local()
+        self._repos: list[git.Repo] = []
+        self._repos_lock = threading.Lock()
+
+    # -- set-up and resources -------------------------------------------------
+
+    def exists(self) -> bool:
+        """True when the repository has been initialised."""
+        return (self.repo_dir / "HEAD").is_file()
+
+    def init(self) -> None:
+        """Create the bare repository (no commit yet)."""
+        self.repo_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._git("init", "--bare", "-q", f"--initial-branch={self.branch}", str(self.repo_dir), bare=True)
+        self._git("config", "core.logAllRefUpdates", "true")
+        self._git("config", "gc.writeCommitGraph", "true")
+        # Let `git clone` over the dumb protocol and fetchers see up-to-date info.
+        self._git("config", "receive.fsckObjects", "true")
+
+    def repo(self) -> git.Repo:
+        """This thread's ``Repo`` (created on first use, closed by :meth:`close`)."""
+        repo = getattr(self._local, "repo", None)
+        if repo is None:
+            if not self.exists():
+                raise Unavailable(f"Aucun dépôt git dans {self.repo_dir} : lancez « commons init ».")
+            repo = git.Repo(self.repo_dir)
+            self._local.repo = repo
+            with self._repos_lock:
+                self._repos.append(repo)
+        return repo
+
+    def close(self) -> None:
+        """Close every ``Repo`` (and its git processes) this store opened."""
+        with self._repos_lock:
+            repos, self._repos = self._repos, []
+        for repo in repos:
+            repo.close()
+        self._local = threading.local()
+
+    def _git(self, *args: str, input: bytes | None = None, bare: bool = False) -> str:
+        cmd = ["git"] if bare else ["git", f"--git-dir={self.repo_dir}"]
+        try:
+            done = subprocess.run(
+                [*cmd, *args], input=input, capture_output=True, check=True, timeout=600
+            )
+        except subprocess.CalledProcessError as exc:
+            message = exc.stderr.decode("utf-8", "replace").strip()
+            raise CommonsError(f"git {args[0]} a échoué : {message}") from exc
+        return done.stdout.decode("utf-8", "replace")
+
+    # -- reading ----------------------------------------------------------------
+
+    def head(self) -> str | None:
+        """The commit id of the branch, or ``None`` before the first commit."""
+        try:
+            return self.repo().git.rev_parse("--verify", "-q", self.ref + "^{commit}")
+        except git.GitCommandError:
+            return None
+
+    def read_blob(self, sha: str) -> bytes:
+        """The content of a blob by id."""
+        try:
+            return self.repo().odb.stream(bytes.fromhex(sha)).read()
+        except (ValueError, git.BadName, git.BadObject) as exc:
+            raise NotFound(f"Objet git introuvable : {sha}") from exc
+
+    def blob_id(self, rev: str, name: str) -> str | None:
+        """The blob id of file ``name`` at commit ``rev``, or ``None`` if absent."""
+        try:
+            return self.repo().git.rev_parse("--verify", "-q", f"{rev}:{name}")
+        except git.GitCommandError:
+            return None
+
+    def read_file(self, rev: str, name: str) -> bytes | None:
+        """The content of file ``name`` at commit ``rev``, or ``None`` if absent."""
+        try:
+            return self.repo().git.get_object_data(f"{rev}:{name}")[3]
+        except (ValueError, git.BadName, git.BadObject, git.GitCommandError):
+            return None
+
+    def resolve(self, rev: str) -> str | None:
+        """The full id of commit ``rev`` (a full or abbreviated hex id), or ``None``."""
+        if not rev or not all(c in "0123456789abcdef" for c in rev.lower()) or len(rev) < 4:
+            return None
+        try:
+            return self.repo().git.rev_parse("--verify", "-q", rev + "^{commit}")
+        except git.GitCommandError:
+            return None
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        """True when commit ``older`` is an ancestor of (or equal to) ``newer``."""
+        try:
+            self.repo().git.merge_base("--is-ancestor", older, newer)
+        except git.GitCommandError:
+            return False
+        return True
+
+    def log(self, since: str | None, until: str) -> Iterator[CommitInfo]:
+        """Commits after ``since`` up to ``until``, oldest first, with the files each changed.
+
+        Follows the first parent, so a merged branch counts as one change.
+        """
+        spec = f"{since}..{until}" if since else until
+        fmt = _RECORD + _FIELD.join(["%H", "%P", "%an", "%ae", "%aI", "%B"]) + _FIELD
+        cmd = [
+            "git", f"--git-dir={self.repo_dir}", "log", "--reverse", "--first-parent",
+            "--diff-merges=first-parent", "--raw", "-z", "--no-renames", "--no-abbrev",
+            f"--format={fmt}", spec, "--",
+        ]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert proc.stdout is not None
+        buffer = ""
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        try:
+            for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):  # type: ignore[union-attr]
+                buffer += decoder.decode(chunk)
+                *records, buffer = buffer.split(_RECORD)
+                for record in records:
+                    if record:
+                        yield _parse_record(record)
+            if buffer:
+                yield _parse_record(buffer)
+        finally:
+            proc.stdout.close()
+            proc.wait()
+
+    def sizes(self, blobs: set[str]) -> dict[str, int]:
+        """Sizes of many blobs, in one ``git cat-file --batch-check`` run."""
+        if not blobs:
+            return {}
+        listing = "\n".join(sorted(blobs)) + "\n"
+        out = self._git("cat-file", "--batch-check=%(objectname) %(objectsize)", input=listing.encode())
+        sizes: dict[str, int] = {}
+        for line in out.splitlines():
+            sha, _, size = line.partition(" ")
+            if size.isdigit():
+                sizes[sha] = int(size)
+        return sizes
+
+    # -- writing ----------------------------------------------------------------
+
+    def commit(
+        self,
+        changes: Mapping[str, bytes | None],
+        author: Identity,
+        message: str,
+        parent: str | None,
+        when: datetime | None = None,
+    ) -> str:
+        """Commit ``changes`` (file name -> content, ``None`` deletes) on top of ``parent``.
+
+        The branch moves only if it still points at ``parent``; otherwise
+        :class:`StaleHead` is raised and nothing is published.
+        """
+        repo = self.repo()
+        root = self._tree_of(repo, parent) if parent else None
+        for name, content in changes.items():
+            blob = self._store(repo, b"blob", content) if content is not None else None
+            root = self._edit_tree(repo, root, name.split("/"), blob)
+        tree = root or self._store(repo, b"tree", b"")
+        when = when or datetime.now().astimezone()
+        header = f"tree {tree.hex()}\n".encode()
+        if parent:
+            header += f"parent {parent}\n".encode()
+        ident = author.header(when)
+        text = message.replace("\r\n", "\n").replace("\0", "").strip() or "Modification"
+        body = header + b"author " + ident + b"\ncommitter " + ident + b"\n\n" + text.encode() + b"\n"
+        sha = self._store(repo, b"commit", body).hex()
+        try:
+            repo.git.update_ref("-m", "commons", self.ref, sha, parent or ZERO)
+        except git.GitCommandError as exc:
+            raise StaleHead("La branche a changé pendant l'enregistrement.") from exc
+        return sha
+
+    def _store(self, repo: git.Repo, kind: bytes, data: bytes) -> bytes:
+        try:
+            return repo.odb.store(IStream(kind, len(data), BytesIO(data))).binsha
+        except OSError as exc:
+            raise Unavailable(f"Écriture impossible dans le dépôt : {exc.strerror}") from exc
+
+    def _tree_of(self, repo: git.Repo, commit: str) -> bytes:
+        data = repo.odb.stream(bytes.fromhex(commit)).read()
+        return bytes.fromhex(data[5:45].decode())
+
+    def _edit_tree(self, repo: git.Repo, tree: bytes | None, parts: list[str], blob: bytes | None) -> bytes | None:
+        """A new tree: ``tree`` with ``parts`` set to ``blob`` (or removed); ``None`` if empty."""
+        entries = {}
+        if tree is not None:
+            data = repo.odb.stream(tree).read()
+            entries = {name: (sha, mode) for sha, mode, name in tree_entries_from_data(data)}
+        head, rest = parts[0], parts[1:]
+        if rest:
+            current = entries.get(head)
+            subtree = current[0] if current and current[1] == TREE_MODE else None
+            new = self._edit_tree(repo, subtree, rest, blob)
+            value = (new, TREE_MODE) if new else None
+        else:
+            value = (blob, FILE_MODE) if blob else None
+        if value is None:
+            entries.pop(head, None)
+        else:
+            entries[head] = value
+        if not entries:
+            return None
+        ordered = sorted(entries.items(), key=lambda kv: kv[0] + ("/" if kv[1][1] == TREE_MODE else ""))
+        stream = BytesIO()
+        tree_to_stream([(sha, mode, name) for name, (sha, mode) in ordered], stream.write)
+        return self._store(repo, b"tree", stream.getvalue())
+
+    # -- maintenance --------------------------------------------------------------
+
+    def fsck(self) -> tuple[bool, str]:
+        """Run ``git fsck``; returns (clean, what it said)."""
+        done = subprocess.run(
+            ["git", f"--git-dir={self.repo_dir}", "fsck", "--no-progress", "--strict"],
+            capture_output=True, text=True,
+        )
+        said = (done.stdout + done.stderr).strip()
+        return done.returncode == 0 and "error" not in said.lower(), said
+
+    def maintain(self) -> float:
+        """Write the commit-graph with changed-path filters; returns seconds spent."""
+        started = time.perf_counter()
+        self._git("commit-graph", "write", "--reachable", "--changed-paths")
+        return time.perf_counter() - started
+
+
+def _parse_record(record: str) -> CommitInfo:
+    sha, parents, name, email, date, rest = record.split(_FIELD, 5)
+    message, _, raw = rest.partition(_FIELD)
+    tokens = raw.strip("\n").split("\0")
+    changes: list[FileChange] = []
+    i = 0
+    while i + 1 < len(tokens):
+        meta = tokens[i].lstrip("\n")
+        if not meta.startswith(":"):
+            i += 1
+            continue
+        _old_mode, _new_mode, old_blob, new_blob, status = meta[1:].split(" ")
+        changes.append(
+            FileChange(
+                status=status[0],
+                name=tokens[i + 1],
+                blob=None if new_blob == ZERO else new_blob,
+                old_blob=None if old_blob == ZERO else old_blob,
+            )
+        )
+        i += 2
+    return CommitInfo(
+        sha=sha,
+        parent=parents.split(" ")[0] if parents else None,
+        author_name=name,
+        author_email=email,
+        date=datetime.fromisoformat(date),
+        message=message.strip(),
+        changes=changes,
+    )
+

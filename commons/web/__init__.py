@@ -1,0 +1,164 @@
+"""The web front end: blueprints, login, CSRF and the one error handler.
+
+Thin by design: views parse the request, call the services of
+:class:`commons.services.Commons` and render a template or JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+from typing import Any, Callable, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import LoginManager, UserMixin, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from commons.accounts import Account
+from commons.errors import CommonsError, Forbidden, NotLoggedIn
+from commons.services import Commons
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+csrf = CSRFProtect()
+
+ROLE_LABELS = {"reader": "lecteur", "contributor": "contributeur", "maintainer": "mainteneur", "admin": "administrateur"}
+
+
+class WebUser(UserMixin):  # type: ignore[misc]
+    """The flask-login wrapper of an :class:`Account`."""
+
+    def __init__(self, account: Account, via_token: bool = False) -> None:
+        self.account = account
+        self.via_token = via_token
+
+    def get_id(self) -> str:
+        return str(self.account.id)
+
+
+def commons() -> Commons:
+    """The services of the running app."""
+    return cast(Commons, current_app.extensions["commons"])
+
+
+def account() -> Account | None:
+    """The logged-in account, or ``None`` for an anonymous visitor."""
+    return current_user.account if current_user.is_authenticated else None
+
+
+def is_api() -> bool:
+    return request.path.startswith("/-/api/")
+
+
+def requires(role: str) -> Callable[[F], F]:
+    """Refuse the view unless the visitor is logged in with ``role`` or above (401 / 403)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            who = account()
+            if who is None:
+                raise NotLoggedIn("Connectez-vous pour faire cela.")
+            if not who.has_role(role):
+                raise Forbidden(f"Il faut être {ROLE_LABELS[role]} pour faire cela.")
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorate
+
+
+def page_url(path: str) -> str:
+    """The URL of a page: ``/`` for the home page, ``/<path>`` otherwise."""
+    return "/" if path == "home" else f"/{path}"
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after login; anything else (``//evil``, ``https://``) gives ``/``."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else "/"
+
+
+def _error_response(status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> ResponseReturnValue:
+    if is_api():
+        body: dict[str, Any] = {"error": {"code": code, "message": message}}
+        body.update(extra or {})
+        return jsonify(body), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CommonsError)
+    def domain_error(exc: CommonsError) -> ResponseReturnValue:
+        if isinstance(exc, NotLoggedIn) and not is_api() and request.method == "GET":
+            return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+        if exc.status >= 500:
+            log.error("error %s on %s: %s", exc.status, request.path, exc.message)
+        return _error_response(exc.status, exc.code, exc.message, exc.extra)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> ResponseReturnValue:
+        return _error_response(400, "csrf", "Formulaire expiré ou invalide (jeton CSRF) : rechargez la page "
+                                             "et réessayez ; rien n'a été modifié.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
+        messages = {404: "Cette adresse ne mène nulle part.", 405: "Méthode non permise ici.",
+                    413: "Requête trop volumineuse.", 400: "Requête invalide."}
+        code = exc.code or 500
+        return _error_response(code, (exc.name or "error").lower().replace(" ", "_"),
+                               messages.get(code, exc.description or exc.name))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> ResponseReturnValue:
+        log.exception("unexpected error on %s", request.path)
+        return _error_response(500, "internal", "Erreur interne : elle a été journalisée.")
+
+
+def _register_login(app: Flask, services: Commons) -> None:
+    manager = LoginManager()
+    manager.init_app(app)
+    manager.session_protection = "basic"
+
+    @manager.user_loader
+    def load_user(user_id: str) -> WebUser | None:
+        if not user_id.isdigit():
+            return None
+        found = services.accounts.get(int(user_id))
+        return WebUser(found) if found and not found.blocked else None
+
+    @manager.request_loader
+    def load_from_token(req: Any) -> WebUser | None:
+        header = req.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        found = services.accounts.account_for_token(header[7:].strip())
+        if found is None:
+            g.bad_token = True
+            return None
+        return WebUser(found, via_token=True)
+
+    @manager.unauthorized_handler
+    def unauthorized() -> ResponseReturnValue:
+        raise NotLoggedIn("Connectez-vous pour faire cela.")
+
+
+def register(app: Flask, services: Commons) -> None:
+    """Attach extensions, error handlers, template helpers and every blueprint to ``app``."""
+    from commons.web import accounts, api, pages
+
+    csrf.init_app(app)
+    _register_login(app, services)
+    _register_errors(app)
+    app.jinja_env.globals.update(page_url=page_url, current_account=account, site_name=services.settings.site_name,
+                                 role_labels=ROLE_LABELS)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+

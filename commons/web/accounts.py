@@ -1,0 +1,93 @@
+"""Accounts on the web: register, login, logout, profile with personal API tokens, contributors."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_user, logout_user
+
+from commons.errors import BadRequest, CommonsError, NotFound
+from commons.web import WebUser, account, commons, requires, safe_next
+
+bp = Blueprint("accounts", __name__)
+
+
+@bp.route("/-/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("login.html", next=next_url)
+    username = request.form.get("username", "")
+    found = commons().accounts.authenticate(username, request.form.get("password", ""))
+    if found is None:
+        return render_template("login.html", next=next_url, username=username,
+                               error="Nom d'utilisateur ou mot de passe incorrect (ou compte bloqué)."), 401
+    session.clear()  # a fresh session on login
+    login_user(WebUser(found), remember=bool(request.form.get("remember")))
+    return redirect(next_url, 303)
+
+
+@bp.post("/-/logout")
+def logout() -> ResponseReturnValue:
+    logout_user()
+    session.clear()
+    return redirect("/", 303)
+
+
+@bp.route("/-/register", methods=["GET", "POST"])
+def register() -> ResponseReturnValue:
+    """Open registration: the first account of a commons becomes its administrator."""
+    if request.method == "GET":
+        return render_template("register.html", first=commons().accounts.count() == 0)
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    try:
+        if password != request.form.get("password2", ""):
+            raise BadRequest("Les deux mots de passe ne sont pas identiques.")
+        created = commons().accounts.add(username, password, display_name=request.form.get("display_name"))
+    except CommonsError as exc:
+        if exc.status >= 500:
+            raise
+        return render_template("register.html", error=exc.message, username=username,
+                               display_name=request.form.get("display_name", "")), exc.status
+    session.clear()
+    login_user(WebUser(created))
+    return redirect(url_for("accounts.profile"), 303)
+
+
+@bp.get("/-/profile")
+@requires("reader")
+def profile() -> ResponseReturnValue:
+    me = account()
+    assert me is not None
+    return render_template("profile.html", me=me, tokens=commons().accounts.tokens(me.id), new_token=None)
+
+
+@bp.post("/-/profile/tokens")
+@requires("reader")
+def create_token() -> ResponseReturnValue:
+    me = account()
+    assert me is not None
+    token = commons().accounts.new_token(me.username, request.form.get("name", "").strip() or "jeton")
+    return render_template("profile.html", me=me, tokens=commons().accounts.tokens(me.id), new_token=token)
+
+
+@bp.post("/-/profile/tokens/<int:token_id>/revoke")
+@requires("reader")
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    me = account()
+    assert me is not None
+    commons().accounts.revoke_token(me.id, token_id)
+    return redirect(url_for("accounts.profile"), 303)
+
+
+@bp.get("/-/contributors/<name>")
+def contributor(name: str) -> ResponseReturnValue:
+    """A contributor's profile: what they changed, newest first (also for imported authors)."""
+    services = commons()
+    found = services.accounts.by_name(name)
+    changes = services.history.by_author(name, 100)
+    if found is None and not changes:
+        raise NotFound(f"Aucun contributeur nommé « {name} ».")
+    return render_template("contributor.html", name=name, person=found, changes=changes,
+                           total=services.history.count_by_author(name))

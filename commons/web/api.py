@@ -1,0 +1,131 @@
+"""The JSON API, ``/-/api/v1`` (see CONTRACT.md).
+
+Authentication by session cookie (then unsafe methods need the CSRF token in
+``X-CSRFToken``) or ``Authorization: Bearer <token>`` (exempt from CSRF).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from commons.errors import BadRequest, NotFound, NotLoggedIn
+from commons.history import Revision
+from commons.pages import identity_for
+from commons.web import account, commons, csrf, requires
+from commons.web.openapi import OPENAPI
+
+bp = Blueprint("api", __name__, url_prefix="/-/api/v1")
+csrf.exempt(bp)
+
+
+@bp.before_request
+def authenticate() -> None:
+    """Bad tokens are refused outright; cookie sessions must carry the CSRF token to write."""
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        if not current_user.is_authenticated or g.get("bad_token"):
+            raise NotLoggedIn("Jeton d'API invalide, révoqué ou compte bloqué.")
+        return
+    if request.method not in ("GET", "HEAD", "OPTIONS") and current_user.is_authenticated:
+        csrf.protect()
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("Le corps de la requête doit être un objet JSON (UTF-8).")
+    return body
+
+
+def _limit(default: int, maximum: int = 500) -> tuple[int, int]:
+    def number(name: str, fallback: int) -> int:
+        raw = request.args.get(name, "")
+        if not raw:
+            return fallback
+        if not raw.isdigit() or len(raw) > 9:
+            raise BadRequest(f"Paramètre {name} invalide : un entier positif est attendu.")
+        return int(raw)
+
+    return min(number("limit", default), maximum), number("offset", 0)
+
+
+def _revision_json(r: Revision) -> dict[str, Any]:
+    return {"path": r.path, "rev": r.rev, "author": r.author, "date": r.date.isoformat(), "summary": r.summary}
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(OPENAPI)
+
+
+@bp.get("/pages")
+def list_pages() -> ResponseReturnValue:
+    found = commons().pages.list_pages()
+    return jsonify(pages=[{"path": p.path, "title": p.title, "rev": p.rev, "updated": p.updated.isoformat()}
+                          for p in found])
+
+
+@bp.get("/pages/<path:path>")
+def get_page(path: str) -> ResponseReturnValue:
+    service = commons().pages
+    page = service.get(path, request.args.get("rev") or None)
+    return jsonify(path=page.path, title=page.title, markdown=page.markdown, html=service.render(page).html,
+                   rev=page.rev, updated=page.updated.isoformat() if page.updated else None)
+
+
+@bp.put("/pages/<path:path>")
+@requires("contributor")
+def put_page(path: str) -> ResponseReturnValue:
+    body = _json_body()
+    base_rev = body.get("base_rev")
+    if base_rev is not None and not isinstance(base_rev, str):
+        raise BadRequest("base_rev doit être une chaîne ou null.")
+    who = account()
+    assert who is not None
+    result = commons().pages.save(path, body.get("markdown"), body.get("summary"), base_rev or None,
+                                  identity_for(who.username))
+    return jsonify(path=result.path, rev=result.rev, merged=result.merged), 201 if result.created else 200
+
+
+@bp.delete("/pages/<path:path>")
+@requires("contributor")
+def delete_page(path: str) -> ResponseReturnValue:
+    who = account()
+    assert who is not None
+    rev = commons().pages.delete(path, request.args.get("base_rev") or None, identity_for(who.username))
+    return jsonify(rev=rev)
+
+
+@bp.get("/pages/<path:path>/history")
+def page_history(path: str) -> ResponseReturnValue:
+    limit, offset = _limit(50)
+    revisions, total = commons().pages.revisions(path, max(limit, 1), offset)
+    if total == 0:
+        raise NotFound(f"La page « {path} » n'a pas d'historique.")
+    return jsonify(total=total, revisions=[_revision_json(r) for r in revisions])
+
+
+@bp.get("/recent")
+def recent() -> ResponseReturnValue:
+    limit, _ = _limit(50)
+    return jsonify(changes=[_revision_json(r) for r in commons().pages.recent(max(limit, 1))])
+
+
+@bp.get("/contributors/<name>")
+def contributor(name: str) -> ResponseReturnValue:
+    services = commons()
+    found = services.accounts.by_name(name)
+    edits = services.history.count_by_author(name)
+    if found is None and edits == 0:
+        raise NotFound(f"Aucun contributeur nommé « {name} ».")
+    first = services.history.by_author(name, 1)
+    joined = found.created if found else (first[0].date if first else None)
+    return jsonify(name=name, joined=joined.isoformat() if joined else None, contributions={"edits": edits})
+
+
+@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+def unknown(anything: str) -> ResponseReturnValue:
+    raise NotFound(f"Point d'accès inconnu : /-/api/v1/{anything}")
