@@ -218,6 +218,12 @@ class HistoryStore:
         ).fetchone()
         return _revision(row) if row else None
 
+    def authors(self, path: str) -> list[str]:
+        """Everyone who changed ``path``, in order of first change."""
+        rows = self._db().execute(
+            "SELECT author FROM revisions WHERE path = ? GROUP BY author ORDER BY MIN(id)", (path,))
+        return [row[0] for row in rows]
+
     def by_author(self, author: str, limit: int = 50) -> list[Revision]:
         """The latest revisions made by ``author``, newest first."""
         rows = self._db().execute(

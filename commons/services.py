@@ -15,7 +15,9 @@ from commons.config import Settings
 from commons.errors import CommonsError
 from commons.history import HistoryStore
 from commons.pages import PageService, identity_for
+from commons.search import SearchIndex
 from commons.storage import GitStore
+from commons.wanted import MissLog
 from commons.sync import Progress
 
 log = logging.getLogger(__name__)
@@ -32,11 +34,14 @@ class Commons:
     history: HistoryStore
     pages: PageService
     accounts: AccountService
+    search: SearchIndex
+    misses: MissLog
 
     def close(self) -> None:
         """Release git processes, database connections and pools."""
         self.store.close()
         self.history.close()
+        self.search.close()
         self.accounts.close()
 
     def initialised(self) -> bool:
@@ -108,6 +113,7 @@ def open_commons(settings: Settings) -> Commons:
     """Build the services of the commons in ``settings.data_dir`` (no git or network I/O)."""
     store = GitStore(settings.repo_dir, settings.branch)
     history = HistoryStore(settings.cache_dir / "history.sqlite")
-    pages = PageService(settings, store, history)
+    search = SearchIndex(settings.cache_dir / "search", history)
+    pages = PageService(settings, store, history, followers=[search])
     accounts = AccountService(settings.effective_database_url)
-    return Commons(settings, store, history, pages, accounts)
+    return Commons(settings, store, history, pages, accounts, search, MissLog(accounts.sessions))

@@ -1,0 +1,142 @@
+"""The query side of search: parsing, ranking, snippets and "did you mean"."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from whoosh import qparser
+from whoosh.highlight import ContextFragmenter, HtmlFormatter
+from whoosh.query import NullQuery, Query
+from whoosh.searching import Searcher
+
+from commons import paths
+from commons.search.analysis import ELISIONS, FRENCH_STOPS
+
+FIELDS = ["title", "title_exact", "headings", "body"]
+_ALIASES = {"tags": ["tag", "étiquette"], "folder": ["dossier"], "title": ["titre"]}
+_WORD = re.compile(r"(?<![\w:*\"-])(\w{3,})(?![\w:*])")
+MAX_QUERY = 500
+_STOP = re.compile(
+    r"(?<![\w:*-])(?:(?:" + "|".join(sorted(FRENCH_STOPS - ELISIONS, key=len, reverse=True)) + r")(?![\w:*'’])"
+    r"|(?:" + "|".join(sorted(ELISIONS)) + r")['’])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result: ``snippet`` is escaped HTML with ``<mark>`` around matched words."""
+
+    path: str
+    title: str
+    snippet: str
+    score: float
+    updated: datetime | None
+
+
+@dataclass(frozen=True)
+class Results:
+    query: str
+    total: int
+    hits: list[Hit]
+    suggestion: str | None
+
+
+def _parser(schema: Any, plain: bool = False) -> qparser.QueryParser:
+    parser = qparser.MultifieldParser(FIELDS, schema, group=qparser.AndGroup)
+    if plain:
+        parser.remove_plugin_class(qparser.WildcardPlugin)
+        parser.remove_plugin_class(qparser.FieldsPlugin)
+        parser.remove_plugin_class(qparser.PhrasePlugin)
+        parser.remove_plugin_class(qparser.RangePlugin)
+        parser.remove_plugin_class(qparser.OperatorsPlugin)
+    else:
+        parser.add_plugin(qparser.PlusMinusPlugin())
+        parser.add_plugin(qparser.FieldAliasPlugin(_ALIASES))
+    parser.remove_plugin_class(qparser.EveryPlugin)
+    parser.remove_plugin_class(qparser.BoostPlugin)
+    return parser
+
+
+def _drop_stop_words(text: str) -> str:
+    """Remove stop words and elisions outside quotes (inside, the phrase analyzer handles them)."""
+    parts = text.split('"')
+    for i in range(0, len(parts), 2):
+        parts[i] = _STOP.sub(" ", parts[i])
+    return '"'.join(parts)
+
+
+def parse(schema: Any, text: str) -> Query | None:
+    """A Whoosh query for ``text``; malformed syntax falls back to its plain words."""
+    text = re.sub(r"(\w+)\*", lambda m: paths.fold(m.group(1)) + "*", _drop_stop_words(text[:MAX_QUERY]))
+    try:
+        query = _parser(schema).parse(text)
+    except Exception:  # noqa: BLE001 - any parser failure means: read the words plainly
+        query = None
+    if query is None or query is NullQuery or not list(query.all_terms()):
+        words = " ".join(re.findall(r"\w+", text))
+        query = _parser(schema, plain=True).parse(words) if words else None
+    return None if query is None or query is NullQuery else query
+
+
+def _accented(searcher: Searcher, folded: str) -> str:
+    """The most frequent written form of a folded word (``mediation`` -> ``médiation``)."""
+    reader = searcher.reader()
+    forms = list(reader.expand_prefix("vocab", folded + "|"))
+    if not forms:
+        return folded
+    best = max(forms, key=lambda t: reader.doc_frequency("vocab", t))
+    best = best.decode("utf-8") if isinstance(best, bytes) else best
+    return best.split("|", 1)[1]
+
+
+def suggest(searcher: Searcher, text: str) -> str | None:
+    """A corrected query built from the index's own words, or ``None`` when nothing is misspelt."""
+    reader = searcher.reader()
+    corrector = searcher.corrector("spell")
+    changed = False
+
+    def fix(match: re.Match[str]) -> str:
+        nonlocal changed
+        word = match.group(1)
+        folded = paths.fold(word)
+        if word in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"):
+            return word
+        if reader.doc_frequency("spell", folded) > 0:
+            return word
+        found = corrector.suggest(folded, limit=1, maxdist=2)
+        if not found:
+            return word
+        changed = True
+        return _accented(searcher, found[0])
+
+    corrected = _WORD.sub(fix, text[:MAX_QUERY])
+    return corrected if changed else None
+
+
+def _snippet(hit: Any) -> str:
+    try:
+        marked = hit.highlights("body", top=2)
+    except Exception:  # noqa: BLE001 - a highlighting failure only costs the snippet
+        marked = ""
+    if marked:
+        return str(marked)
+    body = hit.get("body") or ""
+    return html.escape(body[:200] + ("…" if len(body) > 200 else ""))
+
+
+def run_query(searcher: Searcher, text: str, limit: int, offset: int) -> Results:
+    """Search, rank (BM25F, title and heading hits first), page and annotate the results."""
+    query = parse(searcher.schema, text)
+    if query is None:
+        return Results(text, 0, [], None)
+    results = searcher.search(query, limit=offset + limit, terms=True)
+    results.fragmenter = ContextFragmenter(maxchars=240, surround=60)
+    results.formatter = HtmlFormatter(tagname="mark", between=" … ")
+    total = len(results)
+    hits = [Hit(h["path"], h["title"], _snippet(h), float(h.score or 0), h.get("updated"))
+            for h in results[offset: offset + limit]]
+    suggestion = suggest(searcher, text) if total < 3 else None
+    return Results(text, total, hits, suggestion)

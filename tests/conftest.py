@@ -1,0 +1,82 @@
+"""Shared fixtures: a real commons (git repository, SQLite, derived stores) in a temporary folder."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from commons import create_app
+from commons.config import load_settings
+from commons.services import Commons, open_commons
+
+PASSWORD = "correct horse battery"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def services(data_dir: Path) -> Iterator[Commons]:
+    """An initialised, empty commons as plain services (no Flask)."""
+    commons = open_commons(load_settings(data_dir, environ={}))
+    commons.init()
+    yield commons
+    commons.close()
+
+
+@pytest.fixture
+def app(services: Commons) -> Iterator[Flask]:
+    """The real app from its factory, on the ``services`` commons' data directory."""
+    application = create_app({"data_dir": services.settings.data_dir})
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["commons"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def add_user(app: Flask, name: str, role: str = "contributor") -> str:
+    """Create an account with ``role``; returns its username."""
+    app.extensions["commons"].accounts.add(name, PASSWORD, role=role)
+    return name
+
+
+def csrf_token(client: FlaskClient, url: str = "/-/login") -> str:
+    """The CSRF token from a form page, as a browser would read it."""
+    html = client.get(url).get_data(as_text=True)
+    found = _CSRF.search(html)
+    assert found, f"no CSRF token in {url}"
+    return found.group(1)
+
+
+def login(client: FlaskClient, name: str, password: str = PASSWORD) -> None:
+    """Log in through the real login form (with its CSRF token)."""
+    response = client.post("/-/login", data={"username": name, "password": password,
+                                             "csrf_token": csrf_token(client)})
+    assert response.status_code == 303, response.get_data(as_text=True)
+
+
+@pytest.fixture
+def contributor(app: Flask, client: FlaskClient) -> str:
+    """A logged-in contributor named ``alice``."""
+    add_user(app, "alice", "contributor")
+    login(client, "alice")
+    return "alice"
+
+
+def save(client: FlaskClient, path: str, markdown: str, base_rev: str = "", summary: str = "") -> object:
+    """Submit the edit form of ``path`` like a browser (CSRF token from the form itself)."""
+    token = csrf_token(client, f"/-/edit/{path}")
+    return client.post(f"/-/edit/{path}", data={"markdown": markdown, "summary": summary,
+                                                 "base_rev": base_rev, "csrf_token": token})
