@@ -30,13 +30,13 @@ import calendar
 import itertools
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
 import time
 import unicodedata
-from datetime import datetime, timezone
-import random
+from datetime import UTC, datetime
 
 BRANCH = "main"
 HOT_PAGE = "guides/populaire"
@@ -367,7 +367,7 @@ class Page:
         return [i for i, k in enumerate(self.kinds) if k == "p"]
 
     def sections(self) -> list[str]:
-        return [b[3:] for b, k in zip(self.blocks, self.kinds) if k == "h2"]
+        return [b[3:] for b, k in zip(self.blocks, self.kinds, strict=True) if k == "h2"]
 
 
 def build_page(page: Page, text: Text, rng: random.Random) -> bytes:
@@ -612,8 +612,12 @@ def generate(args: argparse.Namespace) -> dict:
         write(b"done\n")
         out.close()
     except BrokenPipeError:
+        try:
+            out.close()
+        except OSError:
+            pass
         proc.wait()
-        raise SystemExit(f"error: git fast-import stopped early (exit code {proc.returncode})")
+        raise SystemExit(f"error: git fast-import stopped early (exit code {proc.returncode})") from None
     finally:
         progress.close()
     if proc.wait() != 0:
@@ -632,8 +636,8 @@ def generate(args: argparse.Namespace) -> dict:
         "pages": len(pages),
         "commits": args.commits,
         "authors": len(authors),
-        "first_date": datetime.fromtimestamp(first_ts, timezone.utc).isoformat(),
-        "last_date": datetime.fromtimestamp(last_ts, timezone.utc).isoformat(),
+        "first_date": datetime.fromtimestamp(first_ts, UTC).isoformat(),
+        "last_date": datetime.fromtimestamp(last_ts, UTC).isoformat(),
         "total_page_bytes": sum(sizes),
         "most_edited": [{"path": p.path, "revisions": p.revisions} for p in ranked[:10]],
     }

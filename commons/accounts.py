@@ -11,7 +11,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -21,13 +21,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
-from commons.errors import BadRequest, Conflict, NotFound, Unavailable
+from commons.errors import BadRequest, ConfigError, Conflict, NotFound, Unavailable
 
 ROLES = ("reader", "contributor", "maintainer", "admin")
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{1,31}")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
-TOKEN_PREFIX = "cmn_"
+TOKEN_PREFIX = "cmn_"  # noqa: S105 - a prefix, not a secret
 
 
 class Base(DeclarativeBase):
@@ -80,7 +80,12 @@ class TokenInfo:
 
 
 def _account(row: UserRow) -> Account:
-    return Account(row.id, row.username, row.display_name, row.role, bool(row.blocked), row.created)
+    return Account(row.id, row.username, row.display_name, row.role, bool(row.blocked), _utc(row.created))
+
+
+def _utc(when: datetime) -> datetime:
+    """SQLite gives back naive datetimes: they were stored in UTC."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
 def _digest(token: str) -> str:
@@ -88,7 +93,7 @@ def _digest(token: str) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def validate_username(username: object) -> str:
@@ -117,7 +122,10 @@ class AccountService:
     """Accounts and tokens of one commons."""
 
     def __init__(self, database_url: str, hasher: PasswordHasher | None = None) -> None:
-        self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
+        try:
+            self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
+        except (SQLAlchemyError, ImportError) as exc:  # a malformed URL, or its driver is not installed
+            raise ConfigError(f"Adresse de base de comptes inutilisable : {exc.__class__.__name__}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -222,7 +230,7 @@ class AccountService:
     def tokens(self, user_id: int) -> list[TokenInfo]:
         with self.sessions() as db:
             rows = db.scalars(select(TokenRow).where(TokenRow.user_id == user_id).order_by(TokenRow.id))
-            return [TokenInfo(r.id, r.name, r.created, r.last_used) for r in rows]
+            return [TokenInfo(r.id, r.name, _utc(r.created), _utc(r.last_used) if r.last_used else None) for r in rows]
 
     def revoke_token(self, user_id: int, token_id: int) -> None:
         with self.sessions.begin() as db:

@@ -43,7 +43,8 @@ def _open(args: argparse.Namespace, must_exist: bool = True) -> Commons:
 def cmd_init(args: argparse.Namespace) -> int:
     services = _open(args, must_exist=False)
     added = services.init(demo=args.demo)
-    print(f"Commons créé dans {services.settings.data_dir}" + (f" avec {added} guides d'exemple." if args.demo else "."))
+    extra = f" avec {added} guides d'exemple." if args.demo else "."
+    print(f"Commons créé dans {services.settings.data_dir}{extra}")
     return 0
 
 
@@ -52,6 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from commons import create_app
 
+    _open(args).close()  # no commons there: one line asking for `commons init`, not an empty wiki
     app = create_app({"data_dir": args.data} if args.data else None)
     threads = max(4, 4 * args.workers)
     print(f"Commons sert {app.extensions['commons'].settings.data_dir} sur http://{args.host}:{args.port}/ "
@@ -118,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data", default=argparse.SUPPRESS,
                         help="dossier des données (défaut : $COMMONS_DATA, sinon ./commons-data)")
-    parser = argparse.ArgumentParser(prog="commons", parents=[common], description="Commons : un wiki de guides pratiques.")
+    parser = argparse.ArgumentParser(prog="commons", parents=[common],
+                                     description="Commons : un wiki de guides pratiques.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("init", parents=[common], help="crée un commons vide")
@@ -135,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     actions = user.add_subparsers(dest="action", required=True)
     p = actions.add_parser("add", parents=[common], help="crée un compte")
     p.add_argument("name")
-    p.add_argument("--role", choices=["reader", "contributor", "maintainer", "admin"], default="contributor")
+    p.add_argument("--role", choices=["reader", "contributor", "maintainer", "admin"], default=None,
+                   help="défaut : admin pour le premier compte, contributor ensuite")
     p.add_argument("--password-stdin", action="store_true", help="lit le mot de passe sur l'entrée standard")
     p = actions.add_parser("role", parents=[common], help="change le rôle d'un compte")
     p.add_argument("name")

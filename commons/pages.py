@@ -165,6 +165,9 @@ class PageService:
             raise NotFound(f"La page « {path} » n'existait pas à la révision {commit[:7]}.")
         text = self.store.read_blob(blob).decode("utf-8", "replace")
         last = self.history.revision_at(path, commit)
+        if last is None:  # ``commit`` changed no page (or is not in the derived table yet): ask git
+            changed = self.store.last_change(commit, name)
+            last = self.history.revision(path, changed) if changed else None
         return Page(path, markup.title_of(text, path), text, last.rev if last else commit, blob,
                     last.date if last else None, last.author if last else None)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import secrets
 import subprocess
 import threading
 import time
@@ -33,6 +34,8 @@ TREE_MODE = 0o040000
 FILE_MODE = 0o100644
 _RECORD = "\x1e"
 _FIELD = "\x1f"
+# Names and messages may hold the separators: each log run appends a random nonce to them.
+_NONCE_BYTES = 8
 
 
 class StaleHead(Conflict):
@@ -180,6 +183,14 @@ class GitStore:
         except git.GitCommandError:
             return None
 
+    def last_change(self, rev: str, name: str) -> str | None:
+        """The last commit at or before commit ``rev`` (first parents) that changed file ``name``."""
+        try:
+            found = self.repo().git.log("-1", "--first-parent", "--format=%H", rev, "--", name)
+        except git.GitCommandError:
+            return None
+        return found.strip() or None
+
     def is_ancestor(self, older: str, newer: str) -> bool:
         """True when commit ``older`` is an ancestor of (or equal to) ``newer``."""
         try:
@@ -194,7 +205,9 @@ class GitStore:
         Follows the first parent, so a merged branch counts as one change.
         """
         spec = f"{since}..{until}" if since else until
-        fmt = _RECORD + _FIELD.join(["%H", "%P", "%an", "%ae", "%aI", "%B"]) + _FIELD
+        nonce = secrets.token_hex(_NONCE_BYTES)
+        record_sep, field_sep = _RECORD + nonce, _FIELD + nonce
+        fmt = record_sep + field_sep.join(["%H", "%P", "%an", "%ae", "%aI", "%B"]) + field_sep
         cmd = [
             "git", f"--git-dir={self.repo_dir}", "log", "--reverse", "--first-parent",
             "--diff-merges=first-parent", "--raw", "-z", "--no-renames", "--no-abbrev",
@@ -207,12 +220,12 @@ class GitStore:
         try:
             for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):  # type: ignore[union-attr]
                 buffer += decoder.decode(chunk)
-                *records, buffer = buffer.split(_RECORD)
+                *records, buffer = buffer.split(record_sep)
                 for record in records:
                     if record:
-                        yield _parse_record(record)
+                        yield _parse_record(record, field_sep)
             if buffer:
-                yield _parse_record(buffer)
+                yield _parse_record(buffer, field_sep)
         finally:
             proc.stdout.close()
             proc.wait()
@@ -318,9 +331,9 @@ class GitStore:
         return time.perf_counter() - started
 
 
-def _parse_record(record: str) -> CommitInfo:
-    sha, parents, name, email, date, rest = record.split(_FIELD, 5)
-    message, _, raw = rest.partition(_FIELD)
+def _parse_record(record: str, field_sep: str) -> CommitInfo:
+    sha, parents, name, email, date, rest = record.split(field_sep, 5)
+    message, _, raw = rest.partition(field_sep)
     tokens = raw.strip("\n").split("\0")
     changes: list[FileChange] = []
     i = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from functools import wraps
 from typing import Any, Callable, TypeVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from flask import Flask, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -18,7 +18,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from commons.accounts import Account
-from commons.errors import CommonsError, Forbidden, NotLoggedIn
+from commons.errors import BadRequest, CommonsError, Forbidden, NotLoggedIn
 from commons.services import Commons
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 csrf = CSRFProtect()
 
-ROLE_LABELS = {"reader": "lecteur", "contributor": "contributeur", "maintainer": "mainteneur", "admin": "administrateur"}
+ROLE_LABELS = {"reader": "lecteur", "contributor": "contributeur", "maintainer": "mainteneur",
+               "admin": "administrateur"}
 
 
 class WebUser(UserMixin):  # type: ignore[misc]
@@ -78,8 +79,10 @@ def page_url(path: str) -> str:
 
 
 def safe_next(target: str | None) -> str:
-    """A local path to go to after login; anything else (``//evil``, ``https://``) gives ``/``."""
+    """A local path to go to after login; anything else (``//evil``, ``https://``, control characters) gives ``/``."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):  # CR/LF would split the Location header
         return "/"
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else "/"
@@ -112,13 +115,29 @@ def _register_errors(app: Flask) -> None:
         messages = {404: "Cette adresse ne mène nulle part.", 405: "Méthode non permise ici.",
                     413: "Requête trop volumineuse.", 400: "Requête invalide."}
         code = exc.code or 500
-        return _error_response(code, (exc.name or "error").lower().replace(" ", "_"),
-                               messages.get(code, exc.description or exc.name))
+        name = "too_large" if code == 413 else (exc.name or "error").lower().replace(" ", "_")
+        return _error_response(code, name, messages.get(code, exc.description or exc.name))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> ResponseReturnValue:
         log.exception("unexpected error on %s", request.path)
         return _error_response(500, "internal", "Erreur interne : elle a été journalisée.")
+
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _refuse_invalid_utf8_forms() -> None:
+    """Refuse a form whose bytes are not UTF-8 (Werkzeug would keep ``%E9`` or put U+FFFD in the text)."""
+    if request.method not in ("POST", "PUT", "PATCH") or request.mimetype not in _FORM_TYPES or is_api():
+        return
+    raw = request.get_data()  # cached: the form is parsed from it afterwards
+    if request.mimetype == _FORM_TYPES[0]:
+        raw = unquote_to_bytes(raw.replace(b"+", b" "))
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("Le formulaire n'est pas de l'UTF-8 valide : rien n'a été modifié.") from None
 
 
 def _register_login(app: Flask, services: Commons) -> None:
@@ -128,6 +147,8 @@ def _register_login(app: Flask, services: Commons) -> None:
 
     @manager.user_loader
     def load_user(user_id: str) -> WebUser | None:
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            return load_from_token(request)  # a request with a token is authenticated by the token alone
         if not user_id.isdigit():
             return None
         found = services.accounts.get(int(user_id))
@@ -151,8 +172,9 @@ def _register_login(app: Flask, services: Commons) -> None:
 
 def register(app: Flask, services: Commons) -> None:
     """Attach extensions, error handlers, template helpers and every blueprint to ``app``."""
-    from commons.web import accounts, api, pages
+    from commons.web import accounts, api, pages, search
 
+    app.before_request(_refuse_invalid_utf8_forms)  # before the CSRF check, which parses the form
     csrf.init_app(app)
     _register_login(app, services)
     _register_errors(app)
@@ -160,5 +182,6 @@ def register(app: Flask, services: Commons) -> None:
                                  role_labels=ROLE_LABELS)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(search.bp)
     app.register_blueprint(pages.bp)
 

@@ -86,6 +86,7 @@ def contributor(name: str) -> ResponseReturnValue:
     """A contributor's profile: what they changed, newest first (also for imported authors)."""
     services = commons()
     found = services.accounts.by_name(name)
+    name = found.username if found else name  # /-/contributors/Alice is alice
     changes = services.history.by_author(name, 100)
     if found is None and not changes:
         raise NotFound(f"Aucun contributeur nommé « {name} ».")

@@ -34,7 +34,10 @@ def authenticate() -> None:
 
 
 def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # deeply nested arrays: the json module gives up
+        body = None
     if not isinstance(body, dict):
         raise BadRequest("Le corps de la requête doit être un objet JSON (UTF-8).")
     return body
@@ -118,6 +121,7 @@ def recent() -> ResponseReturnValue:
 def contributor(name: str) -> ResponseReturnValue:
     services = commons()
     found = services.accounts.by_name(name)
+    name = found.username if found else name
     edits = services.history.count_by_author(name)
     if found is None and edits == 0:
         raise NotFound(f"Aucun contributeur nommé « {name} ».")

@@ -6,7 +6,8 @@ from typing import Any
 
 
 def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    schema = {"$ref": "#/components/schemas/Error"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +63,8 @@ OPENAPI: dict[str, Any] = {
             "responses": {"200": _ok("revisions", {"type": "object", "properties": {
                 "revisions": {"type": "array", "items": _REVISION}}}), "404": _error("no such page")}}},
         "/recent": {"get": {"summary": "Recent changes", "parameters": _LIMITS[:1], "responses": {
-            "200": _ok("changes", {"type": "object", "properties": {"changes": {"type": "array", "items": _REVISION}}})}}},
+            "200": _ok("changes", {"type": "object", "properties": {
+                "changes": {"type": "array", "items": _REVISION}}})}}},
         "/contributors/{name}": {"parameters": [{"name": "name", "in": "path", "required": True, "schema": _STR}],
                                  "get": {"summary": "A contributor", "responses": {
                                      "200": _ok("contributor", {"type": "object"}), "404": _error("unknown")}}},

@@ -6,8 +6,8 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from commons import paths
-from commons.errors import BadRequest, CommonsError, Conflict, NotFound
 from commons.diffs import diff_texts
+from commons.errors import BadRequest, CommonsError, Conflict, NotFound
 from commons.pages import identity_for
 from commons.web import account, commons, page_url, requires
 
@@ -27,6 +27,8 @@ def home() -> ResponseReturnValue:
 @bp.get("/<path:path>")
 def view(path: str) -> ResponseReturnValue:
     """A page as it stands, at an old revision (``?rev=``), or a folder listing (``/guides/``)."""
+    if path == "-" or path.startswith("-/"):  # the reserved prefix: no page may live there
+        raise NotFound("Cette adresse ne mène nulle part.")
     if path.endswith("/"):
         return folder(path.rstrip("/"))
     path = paths.validate_path(path)
@@ -83,7 +85,7 @@ def edit(path: str) -> ResponseReturnValue:
     if request.method == "GET":
         state = service.state(path)
         if state is None:
-            title = request.args.get("title") or paths.readable_name(path)
+            title = (request.args.get("title") or "").rsplit("/", 1)[-1].strip() or paths.readable_name(path)
             return render_template("edit.html", path=path, markdown=f"# {title}\n\n", base_rev="", creating=True)
         page = service.get(path)
         return render_template("edit.html", path=path, markdown=page.markdown, base_rev=page.rev, creating=False)
@@ -92,9 +94,9 @@ def edit(path: str) -> ResponseReturnValue:
     base_rev = request.form.get("base_rev") or None
     form = {"path": path, "markdown": markdown, "summary": summary, "base_rev": base_rev or "",
             "creating": base_rev is None}
-    if "preview" in request.form:
-        return render_template("edit.html", preview=service.preview(markdown, path), **form)
     try:
+        if "preview" in request.form:
+            return render_template("edit.html", preview=service.preview(markdown, path), **form)
         result = service.save(path, markdown, summary, base_rev, identity_for(account().username))  # type: ignore[union-attr]
     except Conflict as exc:
         current_text = exc.extra.get("current_markdown", "")
@@ -146,7 +148,10 @@ def diff(path: str) -> ResponseReturnValue:
     to = request.args.get("to") or (state.rev if state else "")
     if not to:
         raise NotFound(f"La page « {path} » n'existe pas.")
-    revision = service.history.revision(path, service.store.resolve(to) or "")
+    resolved = service.store.resolve(to)
+    if resolved is None:
+        raise NotFound(f"Révision inconnue : {to[:40]}")
+    revision = service.history.revision(path, resolved)
     start = request.args.get("from") or (revision.parent if revision and revision.parent else "")
     if not start:
         raise BadRequest("Précisez la révision de départ (from).")
