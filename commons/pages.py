@@ -25,7 +25,7 @@ from commons.config import Settings
 from commons.diffs import Diff, diff_texts
 from commons.errors import BadRequest, Conflict, NotFound, TooLarge, Unavailable
 from commons.history import HistoryStore, PageState, Revision
-from commons.storage import GitStore, Identity, StaleHead
+from commons.storage import GitStore, Identity, StaleHead, merge_texts
 from commons.sync import Progress, sync_history
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,15 @@ def clean_text(markdown: object, limit: int) -> str:
     if not text.strip():
         raise BadRequest("La page est vide. Pour la supprimer, utilisez « Supprimer ».")
     return text.rstrip("\n") + "\n"
+
+
+def clean_rev(rev: object) -> str | None:
+    """A base revision as sent by a client: ``None``/empty, or 7 to 40 hexadecimal digits."""
+    if rev is None or rev == "":
+        return None
+    if not isinstance(rev, str) or not 7 <= len(rev) <= 40 or any(c not in "0123456789abcdef" for c in rev):
+        raise BadRequest("Révision de base (base_rev) invalide : un identifiant de commit est attendu.")
+    return rev
 
 
 def clean_summary(summary: object, default: str) -> str:
@@ -224,22 +233,27 @@ class PageService:
 
     # -- writing ----------------------------------------------------------------------
 
-    def save(self, path: str, markdown: object, summary: object, base_rev: str | None,
+    def save(self, path: str, markdown: object, summary: object, base_rev: object,
              author: Identity) -> SaveResult:
-        """Save a page. A stale ``base_rev`` raises :class:`Conflict` with the current text."""
+        """Save a page from the revision ``base_rev`` the writer started from.
+
+        If the page changed since, the changes are merged line by line (three-way,
+        like MediaWiki); overlapping changes raise :class:`Conflict` with the current text.
+        """
         path = paths.validate_path(path)
         text = clean_text(markdown, self.settings.max_page_bytes)
+        base = clean_rev(base_rev)
         with self.write_lock():
             head = self._caught_up_head()
             current = self.history.page(path)
-            self._check_base(path, current, base_rev)
+            text, merged = self._rebase(path, current, base, text)
             if current is not None and self.store.read_blob(current.blob).decode("utf-8", "replace") == text:
-                return SaveResult(path, current.rev, created=False, changed=False)
+                return SaveResult(path, current.rev, created=False, changed=False, merged=merged)
             default = f"Modification de {path}" if current else f"Création de {path}"
             message = clean_summary(summary, default)
             rev = self._commit(head, {paths.file_for(path): text.encode()}, author, message)
-        log.info("saved page=%s rev=%s author=%s", path, rev, author.name)
-        return SaveResult(path, rev, created=current is None, changed=True)
+        log.info("saved page=%s rev=%s author=%s merged=%s", path, rev, author.name, merged)
+        return SaveResult(path, rev, created=current is None, changed=True, merged=merged)
 
     def delete(self, path: str, base_rev: str | None, author: Identity, summary: object = None) -> str:
         """Delete a page; returns the new commit id."""
@@ -263,7 +277,24 @@ class PageService:
         summary = f"Restauration de la révision {old.rev[:7]}"
         return self.save(path, old.markdown, summary, current.rev if current else None, author)
 
-    def _check_base(self, path: str, current: PageState | None, base_rev: str | None) -> None:
+    def _rebase(self, path: str, current: PageState | None, base_rev: str | None, text: str) -> tuple[str, bool]:
+        """The text to commit and whether it was merged with changes made since ``base_rev``."""
+        if (current is None and not base_rev) or (current is not None and base_rev == current.rev):
+            return text, False
+        self._check_base(path, current, base_rev, allow_merge=True)
+        assert current is not None and base_rev is not None
+        current_text = self.store.read_blob(current.blob).decode("utf-8", "replace")
+        base_text = self.store.read_file(base_rev, paths.file_for(path))
+        if base_text is not None:
+            merged, clean = merge_texts(base_text.decode("utf-8", "replace"), current_text, text)
+            if clean:
+                return merged, True
+        raise Conflict(f"La page « {path} » a été modifiée depuis que vous l'avez ouverte, aux mêmes endroits "
+                       "que vous.", current_rev=current.rev, current_markdown=current_text)
+
+    def _check_base(self, path: str, current: PageState | None, base_rev: str | None,
+                    allow_merge: bool = False) -> None:
+        """Refuse a stale base: the page was deleted, created meanwhile, or (unless merging) changed."""
         if current is None and not base_rev:
             return
         if current is not None and base_rev == current.rev:
@@ -271,6 +302,8 @@ class PageService:
         if current is None:
             raise Conflict(f"La page « {path} » a été supprimée depuis que vous l'avez ouverte.",
                            current_rev=None, current_markdown="")
+        if allow_merge and base_rev:
+            return
         text = self.store.read_blob(current.blob).decode("utf-8", "replace")
         what = "existe déjà" if not base_rev else "a été modifiée depuis que vous l'avez ouverte"
         raise Conflict(f"La page « {path} » {what}.", current_rev=current.rev, current_markdown=text)

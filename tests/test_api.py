@@ -147,8 +147,6 @@ def test_put_without_base_rev_on_an_existing_page_is_409(client: FlaskClient, au
     assert len(git_log(services)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="PageService.save never merges: CONTRACT says 409 only when the "
-                                       "changes since base_rev cannot be merged (merged: true otherwise)")
 def test_non_overlapping_concurrent_edits_are_merged(app: Flask, client: FlaskClient,
                                                      auth: dict[str, str]) -> None:
     lines = [f"ligne {n}" for n in range(1, 11)]

@@ -140,7 +140,14 @@ def test_saving_with_a_base_on_a_deleted_page_is_a_conflict(pages: PageService) 
 def test_unknown_base_rev_is_a_conflict(pages: PageService) -> None:
     pages.save("home", "a\n", None, None, ALICE)
     with pytest.raises(Conflict):
+        pages.save("home", "b\n", None, "0" * 40, ALICE)
+
+
+def test_malformed_base_rev_is_a_bad_request(pages: PageService) -> None:
+    pages.save("home", "a\n", None, None, ALICE)
+    with pytest.raises(BadRequest):
         pages.save("home", "b\n", None, "--help", ALICE)
+    assert pages.get("home").markdown == "a\n"
 
 
 def test_unchanged_text_makes_no_commit(pages: PageService, services: Commons) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from commons import paths
@@ -110,6 +110,9 @@ def edit(path: str) -> ResponseReturnValue:
         if exc.status >= 500:
             raise
         return render_template("edit.html", error=exc.message, **form), exc.status
+    if result.merged:
+        flash("Quelqu'un avait modifié la page pendant que vous écriviez : vos changements ont été fusionnés "
+              "avec les siens. Vérifiez le résultat.")
     return redirect(page_url(result.path), 303)
 
 
