@@ -39,6 +39,9 @@ class Settings:
     session_cookie_secure: bool = False
     render_cache_size: int = 2000
     site_name: str = "Commons"
+    # argon2id cost (OWASP's defaults); tests lower them through COMMONS_PASSWORD_* to stay fast.
+    password_time_cost: int = 3
+    password_memory_kib: int = 65536
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -114,7 +117,11 @@ def ensure_secret_key(settings: Settings) -> Settings:
     key_file = settings.data_dir / "secret_key"
     if not key_file.exists():
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
     return replace(settings, secret_key=key_file.read_text().strip())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,11 @@ from commons import create_app
 from commons.config import load_settings
 from commons.services import Commons, open_commons
 
+# Real argon2id, at a lower cost so that hundreds of logins stay quick (subprocesses inherit it).
+os.environ.setdefault("COMMONS_PASSWORD_TIME_COST", "1")
+os.environ.setdefault("COMMONS_PASSWORD_MEMORY_KIB", "8192")
+
+FAST_PASSWORDS = {"password_time_cost": 1, "password_memory_kib": 8192}
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -26,7 +32,7 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def services(data_dir: Path) -> Iterator[Commons]:
     """An initialised, empty commons as plain services (no Flask)."""
-    commons = open_commons(load_settings(data_dir, environ={}))
+    commons = open_commons(load_settings(data_dir, FAST_PASSWORDS, environ={}))
     commons.init()
     yield commons
     commons.close()
