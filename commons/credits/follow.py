@@ -1,0 +1,156 @@
+"""Apply commits to the attribution state: one batch of commits inside one SQLite transaction.
+
+For each commit, every changed page is attributed against its lineage's state;
+a deleted page keeps its lineage (so a re-created page finds its authors).
+A page added at a new path whose text is mostly (``RENAME_SIMILARITY``) that
+of a page deleted in the same commit or shortly before (``ADOPT_WINDOW``
+commits) is that page renamed: it takes over its lineage, so the attribution
+follows the page.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections import Counter
+
+from commons import paths
+from commons.credits.attribution import attribute
+from commons.credits.lineage import (
+    Lineage,
+    StoredSeen,
+    add_contribution,
+    read_lineage,
+    write_lineage,
+    write_shares,
+)
+from commons.credits.tokens import split, tokens_of
+from commons.storage import CommitInfo, GitStore
+
+log = logging.getLogger(__name__)
+
+RENAME_SIMILARITY = 0.6
+RESTORE_PREFIX = "Restauration de la révision"  # the summary PageService.restore writes
+ADOPT_WINDOW = 100
+
+
+def similarity(old: list[str], new: list[str]) -> float:
+    """How much two token lists share, order aside: 1.0 for the same words, 0.0 for none."""
+    if not old and not new:
+        return 1.0
+    common = sum((Counter(old) & Counter(new)).values())
+    return 2 * common / (len(old) + len(new))
+
+
+class Applier:
+    """Applies commits to the lineages of one ``credits.sqlite``, caching what a batch touches."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.by_path: dict[str, Lineage | None] = {}
+        self.dirty: dict[int, Lineage] = {}
+        self.authors: dict[int, str] = {}
+        self.seen: dict[int, StoredSeen] = {}
+
+    def lineage(self, path: str) -> Lineage | None:
+        """The lineage at ``path`` (live or deleted), read once per batch."""
+        if path not in self.by_path:
+            self.by_path[path] = read_lineage(self.db, path)
+        return self.by_path[path]
+
+    def apply(self, store: GitStore, commit: CommitInfo) -> None:
+        """Attribute the pages ``commit`` changed: deletions first, so that an added page can adopt one."""
+        changed = [(c, p) for c in commit.changes if (p := paths.path_for_file(c.name)) is not None]
+        if not changed:
+            return
+        cursor = self.db.execute("INSERT INTO commits (sha, author, date) VALUES (?,?,?)",
+                                 (commit.sha, commit.author_name, commit.date.isoformat()))
+        origin = int(cursor.lastrowid or 0)
+        self.authors[origin] = commit.author_name
+        for change, path in changed:
+            if change.blob is None:
+                self._delete(path, commit.sha, origin)
+        restore = commit.message.startswith(RESTORE_PREFIX)
+        for change, path in changed:
+            if change.blob is not None:
+                text = store.read_blob(change.blob).decode("utf-8", "replace")
+                lineage, created = self._attribute(path, text, origin, commit.sha)
+                add_contribution(self.db, lineage, commit.author_name, origin, commit.date.isoformat(),
+                                 created, restore)
+
+    def _attribute(self, path: str, text: str, origin: int, sha: str) -> tuple[int, bool]:
+        """Attribute the page's new text; returns its lineage id and whether this created the page."""
+        lineage = self.lineage(path) or self._adopt(path, text, origin)
+        created = lineage is None
+        if lineage is None:
+            lineage = Lineage(None, path)
+            write_lineage(self.db, lineage)
+            self.by_path[path] = lineage
+        assert lineage.id is not None
+        seen = self.seen.setdefault(lineage.id, StoredSeen(self.db, lineage.id))
+        lineage.tokens = attribute(lineage.tokens, split(text), seen, origin)
+        lineage.text, lineage.live, lineage.rev, lineage.dead_since = text, True, sha, None
+        self.dirty[lineage.id] = lineage
+        return lineage.id, created
+
+    def _delete(self, path: str, sha: str, origin: int) -> None:
+        """Bury the page's tokens; its lineage keeps its path, seen text and last text."""
+        lineage = self.lineage(path)
+        if lineage is None or lineage.id is None or not lineage.live:
+            return
+        lineage.tokens = lineage.tokens.buried()
+        lineage.live, lineage.rev, lineage.dead_since = False, sha, origin
+        self.dirty[lineage.id] = lineage
+
+    def _recently_dead(self, origin: int) -> list[Lineage]:
+        """Lineages of pages deleted in the last ``ADOPT_WINDOW`` commits and not re-created."""
+        rows = self.db.execute("SELECT path FROM lineages WHERE live = 0 AND dead_since >= ? AND path IS NOT NULL",
+                               (origin - ADOPT_WINDOW,)).fetchall()
+        found = {lin.id: lin for (p,) in rows if (lin := self.lineage(p)) is not None}
+        found.update({lin.id: lin for lin in self.by_path.values() if lin is not None})
+        return [lin for lin in found.values()
+                if not lin.live and lin.dead_since is not None and lin.dead_since >= origin - ADOPT_WINDOW]
+
+    def _adopt(self, path: str, text: str, origin: int) -> Lineage | None:
+        """A page added at a new path takes the lineage of a page just deleted with mostly the same text.
+
+        That is how a rename looks in git (in one commit, or as a deletion then
+        a re-creation soon after): the attribution follows the page.
+        """
+        candidates = sorted(self._recently_dead(origin), key=lambda lin: -(lin.dead_since or 0))
+        values = [t.value for t in tokens_of(text)] if candidates else []
+        best, score = None, RENAME_SIMILARITY
+        for dead in candidates:
+            alike = similarity([t.value for t in tokens_of(dead.text)], values)
+            if alike > score or (best is None and alike >= score):  # most recent first on a tie
+                best, score = dead, alike
+        if best is None or best.id is None or best.path is None:
+            return None
+        old = best.path
+        self.db.execute("UPDATE lineages SET path = ? WHERE id = ?", (path, best.id))
+        best.path = path
+        best.former.append((old, best.rev))
+        self.by_path[old], self.by_path[path] = None, best
+        log.debug("credits: page %s continues the lineage of deleted %s", path, old)
+        return best
+
+    def flush(self) -> None:
+        """Write every lineage the batch changed, with its per-author token counts."""
+        for lineage_id, lineage in self.dirty.items():
+            write_lineage(self.db, lineage)
+            write_shares(self.db, lineage_id, self._counts(lineage) if lineage.live else Counter())
+        self.dirty.clear()
+
+    def _counts(self, lineage: Lineage) -> Counter[str]:
+        per_origin = Counter(lineage.tokens.origins)
+        missing = [o for o in per_origin if o not in self.authors]
+        for start in range(0, len(missing), 500):
+            chunk = missing[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for oid, author in self.db.execute(
+                    f"SELECT id, author FROM commits WHERE id IN ({marks})", chunk):  # noqa: S608
+                self.authors[oid] = author
+        counts: Counter[str] = Counter()
+        for oid, n in per_origin.items():
+            counts[self.authors.get(oid, "?")] += n
+        return counts

@@ -1,0 +1,208 @@
+"""CreditStore: who wrote the surviving words of each page, as a derived store following git.
+
+The store is one SQLite file in the cache folder (``credits.sqlite``). Like
+the search index, it records the commit it reflects and is brought up to the
+branch's head by :meth:`CreditStore.catch_up`, called under the commons'
+write lock after every commit, at start-up and by ``commons reindex``. Reads
+come from any thread, each with its own connection (WAL), and only touch the
+page asked for: a page's credits are one indexed query however long its history.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from commons.credits.follow import Applier
+from commons.credits.lineage import SCHEMA, Lineage, read_lineage
+from commons.credits.models import PageCredits, PageSummary, Run, contributions, contributors, shares
+from commons.credits.tokens import tokens_of
+from commons.errors import NotFound
+from commons.storage import GitStore
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+SCHEMA_VERSION = "1"
+BATCH = 200
+
+
+class CreditStore:
+    """Word-level attribution of every page, in one SQLite file, following the branch."""
+
+    def __init__(self, db_file: Path) -> None:
+        self.db_file = Path(db_file)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+
+    # -- connections -------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            self.db_file.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.db_file, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                conn.executescript(SCHEMA)
+            except sqlite3.OperationalError:  # tables of another schema version: the next catch-up rebuilds
+                log.warning("credits store %s has another schema: it will be rebuilt", self.db_file)
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # -- following git -------------------------------------------------------------------
+
+    def reflected(self) -> str | None:
+        """The commit this store reflects, or ``None`` when empty or written with another schema."""
+        rows = dict(self._db().execute("SELECT key, value FROM meta").fetchall())
+        if rows.get("schema") != SCHEMA_VERSION:
+            return None
+        return rows.get("commit") or None
+
+    def catch_up(self, store: GitStore, head: str, progress: Progress | None = None, rebuild: bool = False) -> None:
+        """Attribute the commits between the reflected one and ``head``, oldest first (all on rebuild).
+
+        The caller holds the commons' write lock. Commits are applied in
+        batches of ``BATCH``, each in one transaction that also records the
+        last commit applied, so an interrupted catch-up resumes where it stopped.
+        """
+        since = None if rebuild else self.reflected()
+        if since == head:
+            return
+        if since and not store.is_ancestor(since, head):
+            log.warning("credits reflect %s, not an ancestor of %s: rebuilding", since, head)
+            since = None
+        commits = list(store.log(since, head))
+        for start in range(0, max(len(commits), 1), BATCH):
+            batch = commits[start:start + BATCH]
+            with self._transaction() as db:
+                if since is None and start == 0:  # start afresh, in this schema's tables
+                    for table in ("meta", "commits", "lineages", "seen", "shares", "contributors"):
+                        db.execute(f"DROP TABLE IF EXISTS {table}")
+                    for statement in SCHEMA.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                applier = Applier(db)
+                for commit in batch:
+                    applier.apply(store, commit)
+                applier.flush()
+                last = batch[-1].sha if batch else head
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?), ('schema', ?)", (last, SCHEMA_VERSION))
+            if progress:
+                progress(min(start + BATCH, len(commits)), len(commits))
+        log.info("credits caught up to %s (%d commits)", head, len(commits))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Several reads seeing one state of the store, whatever a catch-up writes meanwhile."""
+        db = self._db()
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
+
+    def _credits(self, db: sqlite3.Connection, path: str) -> tuple[int, PageCredits]:
+        found = db.execute("SELECT id, rev FROM lineages WHERE path = ? AND live = 1", (path,)).fetchone()
+        if found is None:
+            raise NotFound(f"La page « {path} » n'existe pas.")
+        rows = db.execute("SELECT author, tokens FROM shares WHERE lineage = ?", (found[0],)).fetchall()
+        return int(found[0]), shares(path, str(found[1]), rows)
+
+    def credits(self, path: str) -> PageCredits:
+        """The authors of the page's current text, largest share first; :class:`NotFound` if no such page."""
+        with self._snapshot() as db:
+            return self._credits(db, path)[1]
+
+    def summary(self, path: str) -> PageSummary:
+        """The page's credits with every contributor and contribution; :class:`NotFound` if no such page."""
+        with self._snapshot() as db:
+            lineage_id, credits = self._credits(db, path)
+            rows = db.execute("SELECT author, created, edits, restores, first, last FROM contributors"
+                              " WHERE lineage = ? ORDER BY since, author", (lineage_id,)).fetchall()
+        return PageSummary(credits, contributors(credits, rows), contributions(rows))
+
+    def _lineage(self, path: str) -> Lineage:
+        found = read_lineage(self._db(), path)
+        if found is None or not found.live:
+            raise NotFound(f"La page « {path} » n'existe pas.")
+        return found
+
+    def _authors(self, origins: set[int]) -> dict[int, str]:
+        ordered = sorted(origins)
+        found: dict[int, str] = {}
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(self._db().execute(
+                f"SELECT id, author FROM commits WHERE id IN ({marks})", chunk).fetchall())  # noqa: S608
+        return found
+
+    def tokens(self, path: str) -> list[tuple[str, str]]:
+        """Every token of the page's current text with its author, in order."""
+        lineage = self._lineage(path)
+        names = self._authors(set(lineage.tokens.origins))
+        return [(value, names.get(origin, "?")) for value, origin in
+                zip(lineage.tokens.values, lineage.tokens.origins, strict=True)]
+
+    def attribution(self, path: str) -> list[Run]:
+        """The page's Markdown cut into runs of words by the same author ("who wrote this").
+
+        Spacing and syntax between two runs of different authors make a run of their own (author ``None``).
+        """
+        lineage = self._lineage(path)
+        text = lineage.text
+        names = self._authors(set(lineage.tokens.origins))
+        runs: list[Run] = []
+        start, author, end = 0, None, 0
+        for token, origin in zip(tokens_of(text), lineage.tokens.origins, strict=True):
+            name = names.get(origin, "?")
+            if name != author:
+                if author is not None:
+                    runs.append(Run(text[start:end], author))
+                if token.start > end:
+                    runs.append(Run(text[end:token.start], None))
+                start, author = token.start, name
+            end = token.end
+        if author is not None:
+            runs.append(Run(text[start:end], author))
+        if end < len(text):
+            runs.append(Run(text[end:], None))
+        return runs
+
+    def former_paths(self, path: str) -> list[tuple[str, str]]:
+        """The paths the page had before, each with the commit that moved it, oldest first."""
+        row = self._db().execute("SELECT former FROM lineages WHERE path = ? AND live = 1", (path,)).fetchone()
+        if row is None:
+            raise NotFound(f"La page « {path} » n'existe pas.")
+        return [(old, sha) for old, sha in json.loads(row[0])]
