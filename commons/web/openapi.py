@@ -62,6 +62,16 @@ OPENAPI: dict[str, Any] = {
             "summary": "Revisions of a page, newest first", "parameters": _LIMITS,
             "responses": {"200": _ok("revisions", {"type": "object", "properties": {
                 "revisions": {"type": "array", "items": _REVISION}}}), "404": _error("no such page")}}},
+        "/pages/{path}/links": {"parameters": [_PATH], "get": {
+            "summary": "Pages this page links to, and existing pages that link to it",
+            "responses": {"200": _ok("links", {"type": "object", "properties": {
+                k: {"type": "array", "items": _STR} for k in ("links_to", "linked_from")}}),
+                "400": _error("invalid path"), "404": _error("no such page, and no page links to it")}}},
+        "/wanted": {"get": {"summary": "Missing pages, most wanted first (red links and searches that found nothing)",
+                            "responses": {"200": _ok("wanted pages", {"type": "object", "properties": {
+                                "wanted": {"type": "array", "items": {"type": "object", "properties": {
+                                    "path": _STR, "title": _STR, "links": {"type": "integer"},
+                                    "searches": {"type": "integer"}}}}}})}}},
         "/recent": {"get": {"summary": "Recent changes", "parameters": _LIMITS[:1], "responses": {
             "200": _ok("changes", {"type": "object", "properties": {
                 "changes": {"type": "array", "items": _REVISION}}})}}},

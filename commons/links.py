@@ -1,0 +1,389 @@
+"""LinkStore: the link graph and the tags of the pages, as a derived store following git.
+
+One SQLite file in the cache folder (``links.sqlite``, WAL, one connection
+per thread). Like the search index, it records the commit it reflects and is
+brought up to the branch's head by :meth:`LinkStore.catch_up`, called under
+the commons' write lock after every commit, at start-up and by
+``commons reindex``. Each page changed since the reflected commit is re-read
+from the :class:`~commons.history.HistoryStore` and rendered with
+:func:`commons.markup.render`, so the graph holds exactly the links a reader
+sees: wikilinks and relative Markdown links, nothing inside code.
+
+A deleted page keeps no outgoing edges; the edges pointing to it stay, which
+is what makes it "wanted".
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from commons import markup, paths
+from commons.errors import InvalidPath
+from commons.history import HistoryStore
+from commons.storage import GitStore
+
+if TYPE_CHECKING:
+    from commons.wanted import Miss
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+SCHEMA_VERSION = "1"
+MAX_TAG = 50
+MAX_TAGS_PER_PAGE = 50
+
+_TABLES = ("meta", "pages", "links", "tags")
+_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS pages (path TEXT PRIMARY KEY, title TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS links (source TEXT NOT NULL, target TEXT NOT NULL, label TEXT,"
+    " PRIMARY KEY (source, target)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS links_by_target ON links (target, source)",
+    "CREATE TABLE IF NOT EXISTS tags (path TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (path, tag)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS tags_by_tag ON tags (tag, path)",
+]
+_WIKILINK_RE = re.compile(r"\[\[([^\[\]\n]+?)\]\]")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_QUOTES = "\"'"
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A missing page: how many existing pages link to it and how many searches looked for it."""
+
+    path: str
+    title: str
+    links: int
+    searches: int
+
+
+@dataclass
+class _Entry:
+    """A wanted page being counted."""
+
+    title: str | None
+    links: int
+    searches: int = 0
+
+
+# -- what a page's text says ------------------------------------------------------------
+
+
+def clean_tag(raw: str) -> str:
+    """One tag: quotes and a leading ``#`` removed, spaces collapsed, lower case, at most ``MAX_TAG``."""
+    tag = _CONTROL_RE.sub(" ", raw).strip().strip(_QUOTES).strip().lstrip("#")
+    return " ".join(tag.lower().split())[:MAX_TAG].strip()
+
+
+def _block_items(text: str, key: str) -> list[str]:
+    """The ``- item`` lines under ``key:`` in a leading front matter block (a YAML block list)."""
+    lines = text.splitlines()
+    if not lines or lines[0].lstrip("\ufeff").rstrip() != "---":
+        return []
+    items: list[str] = []
+    inside = False
+    for line in lines[1:]:
+        if line.rstrip() in ("---", "..."):
+            break
+        if line[:1] not in (" ", "\t", "-"):
+            inside = line.split(":", 1)[0].strip().lower() == key
+        elif inside and line.lstrip().startswith("-"):
+            items.append(line.lstrip()[1:])
+    return items
+
+
+def tags_of(text: str) -> list[str]:
+    """The tags of a page from its front matter, in order, without duplicates.
+
+    Understands ``tags: [logement, droits]``, ``tags: logement, droits`` and a
+    YAML block list (``tags:`` followed by ``- logement`` lines).
+    """
+    meta, _ = markup.split_front_matter(text)
+    value = meta.get("tags", "").strip()
+    if value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]
+    raw = value.split(",") if value else _block_items(text, "tags") if "tags" in meta else []
+    found: list[str] = []
+    for item in raw:
+        tag = clean_tag(item)
+        if tag and tag not in found:
+            found.append(tag)
+    return found[:MAX_TAGS_PER_PAGE]
+
+
+def _labels(text: str, path: str, links: frozenset[str]) -> dict[str, str]:
+    """How the text names the pages it links to (``[[Chèque énergie]]``): better titles for missing pages.
+
+    Only labels that say more than the path itself are kept.
+    """
+    _, body = markup.split_front_matter(text)
+    labels: dict[str, str] = {}
+    for match in _WIKILINK_RE.finditer(body):
+        target = match.group(1).partition("|")[0].partition("#")[0].strip()
+        try:
+            resolved = paths.resolve_link(target, path or paths.HOME)
+        except InvalidPath:
+            continue
+        label = " ".join(target.rsplit("/", 1)[-1].split())
+        if resolved in links and label and label != resolved.rsplit("/", 1)[-1]:
+            labels.setdefault(resolved, label[:200])
+    return labels
+
+
+def _segment_key(text: str) -> str:
+    """What a search or a title looks like as one path segment (``Chèque énergie`` -> ``cheque-energie``)."""
+    return paths.slugify_segment(text)
+
+
+def _slug(query: str) -> str | None:
+    """The page path a search would name, or ``None`` when it names none."""
+    try:
+        return paths.slugify(query)
+    except InvalidPath:
+        return None
+
+
+def _readable(text: str) -> str:
+    text = " ".join(text.split())
+    return text[:1].upper() + text[1:]
+
+
+def _schema_of(conn: sqlite3.Connection) -> str | None:
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    except sqlite3.OperationalError:  # no meta table yet
+        return None
+    return str(row[0]) if row else None
+
+
+def _create(conn: sqlite3.Connection, drop: bool) -> None:
+    """Create every table, after dropping them all when ``drop`` (inside the caller's transaction)."""
+    for table in _TABLES if drop else ():
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    for statement in _SCHEMA:
+        conn.execute(statement)
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    """Create the tables; drop those written by another schema version first (a rebuild follows).
+
+    A file already in shape is only read, so that opening a connection never
+    waits for a catch-up in progress.
+    """
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if _schema_of(conn) in (None, SCHEMA_VERSION) and tables >= set(_TABLES):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _create(conn, drop=_schema_of(conn) not in (None, SCHEMA_VERSION))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+# -- the store ------------------------------------------------------------------------------
+
+
+class LinkStore:
+    """Links between pages, and tags, of the current pages; follows the branch."""
+
+    def __init__(self, db_file: Path, history: HistoryStore) -> None:
+        self.db_file = Path(db_file)
+        self.history = history
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+
+    def _db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            self.db_file.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.db_file, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            _prepare(conn)
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # -- following git -------------------------------------------------------------------
+
+    def reflected(self) -> str | None:
+        """The commit this store reflects, or ``None`` when empty or written with another schema."""
+        rows = dict(self._db().execute("SELECT key, value FROM meta").fetchall())
+        if rows.get("schema") != SCHEMA_VERSION:
+            return None
+        return rows.get("commit") or None
+
+    def catch_up(self, store: GitStore, head: str, progress: Progress | None = None, rebuild: bool = False) -> None:
+        """Re-read every page changed between the reflected commit and ``head`` (every page on rebuild).
+
+        The caller holds the commons' write lock and has brought the history
+        table up to ``head``. One transaction, which also records ``head``.
+        """
+        since = None if rebuild else self.reflected()
+        if since == head:
+            return
+        if since and not store.is_ancestor(since, head):
+            log.warning("link graph %s is not an ancestor of %s: rebuilding", since, head)
+            since = None
+        with self._transaction() as db:
+            if since is None:
+                _create(db, drop=True)  # a rebuild also upgrades the schema
+                touched = [state.path for state in self.history.pages()]
+            else:
+                touched = sorted({p for c in store.log(since, head) for ch in c.changes
+                                  if (p := paths.path_for_file(ch.name)) is not None})
+            for done, path in enumerate(touched, 1):
+                self._refresh(db, store, path)
+                if progress and (done % 200 == 0 or done == len(touched)):
+                    progress(done, len(touched))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?), ('schema', ?)", (head, SCHEMA_VERSION))
+        log.info("link graph caught up to %s (%d pages)", head, len(touched))
+
+    def _refresh(self, db: sqlite3.Connection, store: GitStore, path: str) -> None:
+        """Replace the page's row, outgoing edges and tags by what its current text says."""
+        db.execute("DELETE FROM links WHERE source = ?", (path,))
+        db.execute("DELETE FROM tags WHERE path = ?", (path,))
+        state = self.history.page(path)
+        if state is None:
+            db.execute("DELETE FROM pages WHERE path = ?", (path,))
+            return
+        text = store.read_blob(state.blob).decode("utf-8", "replace")
+        # Every page link needs a "[": skip the Markdown pass for pages without one.
+        links = markup.render(text, current_path=path).links if "[" in text else frozenset()
+        labels = _labels(text, path, links)
+        db.execute("INSERT OR REPLACE INTO pages (path, title) VALUES (?, ?)", (path, state.title))
+        db.executemany("INSERT INTO links (source, target, label) VALUES (?, ?, ?)",
+                       [(path, target, labels.get(target)) for target in sorted(links)])
+        db.executemany("INSERT INTO tags (path, tag) VALUES (?, ?)", [(path, tag) for tag in tags_of(text)])
+
+    # -- the graph --------------------------------------------------------------------------
+
+    def links_to(self, path: str) -> list[str]:
+        """The pages ``path`` links to (existing or not), sorted."""
+        rows = self._db().execute("SELECT target FROM links WHERE source = ? ORDER BY target", (path,))
+        return [row[0] for row in rows]
+
+    def linked_from(self, path: str) -> list[str]:
+        """The existing pages that link to ``path``, sorted."""
+        rows = self._db().execute("SELECT source FROM links WHERE target = ? ORDER BY source", (path,))
+        return [row[0] for row in rows]
+
+    def titles(self, pages: Iterable[str]) -> dict[str, str]:
+        """The titles of those of ``pages`` that exist (a missing page is absent from the answer)."""
+        wanted = list(dict.fromkeys(pages))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db().execute(f"SELECT path, title FROM pages WHERE path IN ({marks})", chunk)  # noqa: S608
+            found.update(dict(rows.fetchall()))
+        return found
+
+    def orphans(self) -> list[str]:
+        """Existing pages that no other existing page links to (the home page is never an orphan)."""
+        rows = self._db().execute(
+            "SELECT p.path FROM pages p WHERE p.path != ? AND NOT EXISTS (SELECT 1 FROM links l"
+            " JOIN pages s ON s.path = l.source WHERE l.target = p.path AND l.source != p.path)"
+            " ORDER BY p.path", (paths.HOME,))
+        return [row[0] for row in rows]
+
+    def _red_links(self) -> dict[str, tuple[int, str | None]]:
+        """Missing pages that existing pages link to: path -> (number of linking pages, best label)."""
+        rows = self._db().execute(
+            "SELECT l.target, l.label FROM links l JOIN pages s ON s.path = l.source"
+            " WHERE l.target NOT IN (SELECT path FROM pages)")
+        counts: Counter[str] = Counter()
+        labels: dict[str, Counter[str]] = {}
+        for target, label in rows:
+            counts[target] += 1
+            if label:
+                labels.setdefault(target, Counter())[label] += 1
+        return {t: (n, labels[t].most_common(1)[0][0] if t in labels else None) for t, n in counts.items()}
+
+    def _answered(self) -> set[str]:
+        """What existing pages answer: their paths, and their titles and last segments as segment keys."""
+        answered: set[str] = set()
+        for path, title in self._db().execute("SELECT path, title FROM pages"):
+            answered.update((path, _segment_key(title), path.rsplit("/", 1)[-1]))
+        return answered
+
+    def wanted(self, misses: Iterable[Miss] = (), limit: int | None = None) -> list[Wanted]:
+        """Missing pages, most wanted first: linking pages plus searches that found nothing for them.
+
+        A search counts for a missing page when its slug is the page's path or
+        when it reads like the page's title (``chèque énergie`` for
+        ``aides/cheque-energie``). A search that names no linked page, and that
+        no existing page answers, is a wanted page of its own (``links`` 0).
+        """
+        red = self._red_links()
+        entries = {path: _Entry(label, count) for path, (count, label) in red.items()}
+        by_title: dict[str, list[str]] = {}
+        for path in red:
+            by_title.setdefault(_segment_key(paths.readable_name(path)), []).append(path)
+        answered: set[str] | None = None
+        for miss in misses:
+            slug, key = _slug(miss.query), _segment_key(miss.query)
+            targets = set(by_title.get(key, [])) | ({slug} if slug in red else set())
+            if not targets and slug is not None:
+                answered = self._answered() if answered is None else answered
+                if slug in answered or key in answered:
+                    continue
+                entries.setdefault(slug, _Entry(None, 0))
+                targets = {slug}
+            for target in targets:
+                entry = entries[target]
+                entry.title = entry.title or _readable(miss.query)
+                entry.searches += miss.count
+        found = [Wanted(path, e.title or paths.readable_name(path), e.links, e.searches)
+                 for path, e in entries.items()]
+        found.sort(key=lambda w: (-(w.links + w.searches), -w.links, w.path))
+        return found[:limit] if limit is not None else found
+
+    # -- tags --------------------------------------------------------------------------------
+
+    def tags(self) -> list[tuple[str, int]]:
+        """Every tag with the number of pages carrying it, in alphabetical order (accents folded)."""
+        rows = self._db().execute("SELECT tag, COUNT(*) FROM tags GROUP BY tag").fetchall()
+        return sorted(((tag, int(count)) for tag, count in rows), key=lambda row: (paths.fold(row[0]), row[0]))
+
+    def pages_with_tag(self, tag: str) -> list[str]:
+        """The pages tagged ``tag`` (normalised like the tags themselves), sorted."""
+        rows = self._db().execute("SELECT path FROM tags WHERE tag = ? ORDER BY path", (clean_tag(tag),))
+        return [row[0] for row in rows]
+
+    def page_tags(self, path: str) -> list[str]:
+        """The tags of one page as the store reflects it, sorted."""
+        rows = self._db().execute("SELECT tag FROM tags WHERE path = ? ORDER BY tag", (path,))
+        return [row[0] for row in rows]
