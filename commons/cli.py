@@ -116,6 +116,43 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from commons.importer import import_source
+
+    services = _open(args)
+    bar: list[tuple[Progress, Callable[[], None]]] = []  # drawn once there is progress: a refusal stays one line
+
+    def update(done: int, total: int) -> None:
+        if not bar:
+            bar.append(_progress("Import"))
+        bar[0][0](done, total)
+
+    try:
+        report = import_source(services, args.source, keep_emails=args.keep_emails, progress=update)
+    finally:
+        if bar:
+            bar[0][1]()
+    print(f"Import terminé en {report.seconds:.1f} s : {report.commits_imported} commits, "
+          f"{len(report.pages)} fichiers Markdown, {len(report.authors)} auteurs ; {report.current_pages} pages.")
+    for name, why in list(report.skipped.items())[:10]:
+        print(f"  non importé : {name} — {why}")
+    if len(report.skipped) > 10:
+        print(f"  … et {len(report.skipped) - 10} autres.")
+    print(f"Rapport (correspondance des noms, auteurs, refus) : {report.report_file}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from commons.exporter import export
+
+    done = export(_open(args), Path(args.dest))
+    print(f"Archive écrite dans {done.dest} : commons.bundle (révision {done.head[:12]}), "
+          f"CREDITS.md ({done.contributors} contributeurs), html/ ({done.pages} pages, {done.files} fichiers).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data", default=argparse.SUPPRESS,
@@ -156,6 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_reindex)
     p = sub.add_parser("check", parents=[common], help="vérifie dépôt, index et base")
     p.set_defaults(func=cmd_check)
+    p = sub.add_parser("import", parents=[common],
+                       help="importe un dossier de Markdown ou un dépôt git (historique et auteurs)")
+    p.add_argument("source", help="dossier, dépôt git local, bundle ou URL")
+    p.add_argument("--keep-emails", action="store_true",
+                   help="garde les adresses e-mail d'origine (par défaut : adresses pseudonymes)")
+    p.set_defaults(func=cmd_import)
+    p = sub.add_parser("export", parents=[common], help="écrit une archive portable (bundle git, crédits, HTML)")
+    p.add_argument("dest", help="dossier de destination (absent ou vide)")
+    p.set_defaults(func=cmd_export)
     return parser
 
 
