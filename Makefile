@@ -4,7 +4,7 @@ VENV ?= .venv
 DATA ?= commons-data
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-test lint bench clean
+.PHONY: run test install install-test lint security bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check commons tests benchmarks
 	$(BIN)/mypy commons
+
+# bandit must be clean at medium severity and above (accepted findings carry a `# nosec` with the reason).
+# pip-audit needs PyPI's vulnerability service: where it cannot be reached, it says so and does not fail.
+security: install-test
+	$(BIN)/bandit -q -r commons -ll
+	-timeout 120 $(BIN)/pip-audit --skip-editable --progress-spinner off
 
 bench: install-test
 	$(BIN)/python benchmarks/run.py

@@ -42,6 +42,8 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    approved: Mapped[bool] = mapped_column(Boolean, default=True)
+    erased: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -65,10 +67,17 @@ class Account:
     role: str
     blocked: bool
     created: datetime
+    approved: bool = True
+    erased: bool = False
+
+    @property
+    def active(self) -> bool:
+        """May log in and act: approved, not blocked, not erased."""
+        return self.approved and not self.blocked and not self.erased
 
     def has_role(self, role: str) -> bool:
-        """True when this account's role is ``role`` or above, and it is not blocked."""
-        return not self.blocked and ROLES.index(self.role) >= ROLES.index(role)
+        """True when this account's role is ``role`` or above, and it is active."""
+        return self.active and ROLES.index(self.role) >= ROLES.index(role)
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,8 @@ class TokenInfo:
 
 
 def _account(row: UserRow) -> Account:
-    return Account(row.id, row.username, row.display_name, row.role, bool(row.blocked), _utc(row.created))
+    return Account(row.id, row.username, row.display_name, row.role, bool(row.blocked), _utc(row.created),
+                   bool(row.approved), bool(row.erased))
 
 
 def _utc(when: datetime) -> datetime:
@@ -143,16 +153,21 @@ class AccountService:
 
     # -- accounts ---------------------------------------------------------------------
 
-    def add(self, username: str, password: str, role: str | None = None, display_name: str | None = None) -> Account:
-        """Create an account. Without ``role``, the first account is admin, later ones contributors."""
+    def add(self, username: str, password: str, role: str | None = None, display_name: str | None = None,
+            approved: bool = True) -> Account:
+        """Create an account. Without ``role``, the first account is admin, later ones contributors.
+
+        The first account is always approved (someone must be able to approve the others).
+        """
         name = validate_username(username)
         self._check_password(password)
         with self.sessions.begin() as db:
             if role is None:
                 role = "admin" if db.scalar(select(func.count()).select_from(UserRow)) == 0 else "contributor"
+            first = db.scalar(select(func.count()).select_from(UserRow)) == 0
             row = UserRow(username=name, display_name=(display_name or name).strip()[:100] or name,
                           password_hash=self.hasher.hash(password), role=validate_role(role),
-                          blocked=False, created=_now())
+                          blocked=False, approved=approved or first, erased=False, created=_now())
             db.add(row)
             try:
                 db.flush()
@@ -199,13 +214,23 @@ class AccountService:
                 return None
             if self.hasher.check_needs_rehash(row.password_hash):
                 row.password_hash = self.hasher.hash(str(password))
-            return None if row.blocked else _account(row)
+            account = _account(row)
+            return account if account.active else None
 
     def set_role(self, username: str, role: str) -> Account:
         return self._update(username, role=validate_role(role))
 
     def set_blocked(self, username: str, blocked: bool = True) -> Account:
         return self._update(username, blocked=blocked)
+
+    def approve(self, username: str) -> Account:
+        return self._update(username, approved=True)
+
+    def all(self) -> list[Account]:
+        """Every account, pending approval first, then by name."""
+        with self.sessions() as db:
+            rows = db.scalars(select(UserRow).order_by(UserRow.approved, UserRow.username))
+            return [_account(row) for row in rows]
 
     def _update(self, username: str, **values: Any) -> Account:
         with self.sessions.begin() as db:
@@ -248,7 +273,7 @@ class AccountService:
             if row is None:
                 return None
             user = db.get(UserRow, row.user_id)
-            if user is None or user.blocked:
+            if user is None or not _account(user).active:
                 return None
             row.last_used = _now()
             return _account(user)

@@ -39,6 +39,9 @@ class Settings:
     session_cookie_secure: bool = False
     render_cache_size: int = 2000
     site_name: str = "Commons"
+    rate_limits: bool = True
+    registration: str = "open"  # open, approval, invitation or closed
+    redis_url: str = ""
     # argon2id cost (OWASP's defaults); tests lower them through COMMONS_PASSWORD_* to stay fast.
     password_time_cost: int = 3
     password_memory_kib: int = 65536

@@ -64,7 +64,7 @@ def _replace(old: list[str], new: list[str], i1: int, j1: int) -> list[DiffLine]
     """Changed block: pair lines for word-level marks when the block is balanced."""
     out: list[DiffLine] = []
     if len(old) == len(new):
-        for k, (o, n) in enumerate(zip(old, new)):
+        for k, (o, n) in enumerate(zip(old, new, strict=True)):
             left, right = _word_pair(o, n)
             out.append(DiffLine("delete", i1 + k + 1, None, left))
             out.append(DiffLine("insert", None, j1 + k + 1, right))
@@ -85,7 +85,8 @@ def diff_texts(old: str, new: str, context: int = 3) -> Diff:
             lines.append(DiffLine("skip", None, None))
         for op, i1, i2, j1, j2 in group:
             if op == "equal":
-                lines += [DiffLine("equal", i1 + k + 1, j1 + k + 1, [Segment(a[i1 + k], False)]) for k in range(i2 - i1)]
+                lines += [DiffLine("equal", i1 + k + 1, j1 + k + 1, [Segment(a[i1 + k], False)])
+                          for k in range(i2 - i1)]
             elif op == "replace":
                 lines += _replace(a[i1:i2], b[j1:j2], i1, j1)
             elif op == "delete":

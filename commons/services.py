@@ -10,15 +10,20 @@ import logging
 from dataclasses import dataclass
 from importlib import resources
 
+from argon2 import PasswordHasher
+
 from commons.accounts import AccountService
 from commons.config import Settings
+from commons.credits import CreditStore
 from commons.errors import CommonsError
 from commons.history import HistoryStore
+from commons.links import LinkStore
+from commons.members import Members
 from commons.pages import PageService, identity_for
 from commons.search import SearchIndex
 from commons.storage import GitStore
-from commons.wanted import MissLog
 from commons.sync import Progress
+from commons.wanted import MissLog
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +41,17 @@ class Commons:
     accounts: AccountService
     search: SearchIndex
     misses: MissLog
+    credits: CreditStore
+    links: LinkStore
+    members: Members
 
     def close(self) -> None:
         """Release git processes, database connections and pools."""
         self.store.close()
         self.history.close()
         self.search.close()
+        self.credits.close()
+        self.links.close()
         self.accounts.close()
 
     def initialised(self) -> bool:
@@ -89,8 +99,14 @@ class Commons:
         return problems
 
     def reindex(self, progress: Progress | None = None) -> int:
-        """Rebuild every derived store from git; returns the number of commits read."""
-        return self.pages.rebuild(progress)
+        """Rebuild every derived store from git; returns the number of commits read.
+
+        Also refreshes git's commit-graph with changed-path filters (path-limited logs get 2-8x faster).
+        """
+        commits = self.pages.rebuild(progress)
+        if self.store.head() is not None:
+            self.store.maintain()
+        return commits
 
 
 def demo_pages() -> dict[str, str]:
@@ -114,6 +130,11 @@ def open_commons(settings: Settings) -> Commons:
     store = GitStore(settings.repo_dir, settings.branch)
     history = HistoryStore(settings.cache_dir / "history.sqlite")
     search = SearchIndex(settings.cache_dir / "search", history)
-    pages = PageService(settings, store, history, followers=[search])
-    accounts = AccountService(settings.effective_database_url)
-    return Commons(settings, store, history, pages, accounts, search, MissLog(accounts.sessions))
+    credits = CreditStore(settings.cache_dir / "credits.sqlite")
+    links = LinkStore(settings.cache_dir / "links.sqlite", history)
+    pages = PageService(settings, store, history, followers=[search, credits, links])
+    hasher = PasswordHasher(time_cost=settings.password_time_cost, memory_cost=settings.password_memory_kib)
+    accounts = AccountService(settings.effective_database_url, hasher)
+    return Commons(settings=settings, store=store, history=history, pages=pages, accounts=accounts, search=search,
+                   misses=MissLog(accounts.sessions), credits=credits, links=links,
+                   members=Members(accounts, history, settings.registration))

@@ -21,7 +21,7 @@ FRENCH_STOPS = ELISIONS | {
     "il", "elle", "ils", "elles", "on", "nous", "vous", "je", "ne", "pas", "se", "sa", "son", "ses",
     "leur", "leurs", "y", "a", "comment",
 }  # fmt: skip
-_TOKEN = r"\w+"
+_WORD_PATTERN = r"\w+"
 
 
 class _VocabularyFilter(Filter):  # type: ignore[misc]
@@ -35,7 +35,7 @@ class _VocabularyFilter(Filter):  # type: ignore[misc]
 
 
 def _analyzers() -> dict[str, Analyzer]:
-    base = RegexTokenizer(_TOKEN) | LowercaseFilter()
+    base = RegexTokenizer(_WORD_PATTERN) | LowercaseFilter()
     stop = StopFilter(stoplist=FRENCH_STOPS, minsize=1)
     fold = CharsetFilter(accent_map)
     stemmed = base | stop | fold | StemFilter(lang="fr", cachesize=50000)

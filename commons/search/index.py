@@ -22,8 +22,8 @@ from typing import Any, Callable
 
 from whoosh import index as whoosh_index
 from whoosh.index import LockError
-from whoosh.writing import CLEAR
 from whoosh.searching import Searcher
+from whoosh.writing import CLEAR
 
 from commons import paths
 from commons.errors import Unavailable

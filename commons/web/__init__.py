@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from commons.accounts import Account
 from commons.errors import BadRequest, CommonsError, Forbidden, NotLoggedIn
 from commons.services import Commons
+from commons.web.security import add_security_headers, register_limits
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,16 @@ def requires(role: str) -> Callable[[F], F]:
 def page_url(path: str) -> str:
     """The URL of a page: ``/`` for the home page, ``/<path>`` otherwise."""
     return "/" if path == "home" else f"/{path}"
+
+
+def person(username: str | None) -> str:
+    """The name to show for a username: its display name, an erased account's pseudonym, or itself."""
+    if not username:
+        return ""
+    names = g.get("display_names")
+    if names is None:
+        names = g.display_names = commons().members.display_names()
+    return str(names.get(username, username))
 
 
 def safe_next(target: str | None) -> str:
@@ -152,7 +163,7 @@ def _register_login(app: Flask, services: Commons) -> None:
         if not user_id.isdigit():
             return None
         found = services.accounts.get(int(user_id))
-        return WebUser(found) if found and not found.blocked else None
+        return WebUser(found) if found and found.active else None
 
     @manager.request_loader
     def load_from_token(req: Any) -> WebUser | None:
@@ -172,7 +183,7 @@ def _register_login(app: Flask, services: Commons) -> None:
 
 def register(app: Flask, services: Commons) -> None:
     """Attach extensions, error handlers, template helpers and every blueprint to ``app``."""
-    from commons.web import accounts, api, pages, search
+    from commons.web import accounts, admin, api, credits, git, links, pages, search
 
     app.before_request(_refuse_invalid_utf8_forms)  # before the CSRF check, which parses the form
     csrf.init_app(app)
@@ -180,8 +191,15 @@ def register(app: Flask, services: Commons) -> None:
     _register_errors(app)
     app.jinja_env.globals.update(page_url=page_url, current_account=account, site_name=services.settings.site_name,
                                  role_labels=ROLE_LABELS)
+    app.jinja_env.filters["person"] = person
     app.register_blueprint(accounts.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(credits.bp)
+    app.register_blueprint(links.bp)
+    git.register(app)
     app.register_blueprint(pages.bp)
+    app.after_request(add_security_headers)
+    register_limits(app, services.settings.redis_url, services.settings.rate_limits)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_user, logout_user
 
@@ -36,23 +36,61 @@ def logout() -> ResponseReturnValue:
 
 @bp.route("/-/register", methods=["GET", "POST"])
 def register() -> ResponseReturnValue:
-    """Open registration: the first account of a commons becomes its administrator."""
+    """Registration as the commons' mode allows; the first account becomes its administrator."""
+    members = commons().members
+    first = commons().accounts.count() == 0
+    context = {"first": first, "mode": members.mode}
     if request.method == "GET":
-        return render_template("register.html", first=commons().accounts.count() == 0)
+        return render_template("register.html", **context)
     username = request.form.get("username", "")
     password = request.form.get("password", "")
     try:
         if password != request.form.get("password2", ""):
             raise BadRequest("Les deux mots de passe ne sont pas identiques.")
-        created = commons().accounts.add(username, password, display_name=request.form.get("display_name"))
+        created = members.register(username, password, request.form.get("display_name"),
+                                   request.form.get("invitation"))
     except CommonsError as exc:
         if exc.status >= 500:
             raise
         return render_template("register.html", error=exc.message, username=username,
-                               display_name=request.form.get("display_name", "")), exc.status
+                               display_name=request.form.get("display_name", ""), **context), exc.status
+    if not created.approved:
+        return render_template("register.html", pending=created.username, **context), 202
     session.clear()
     login_user(WebUser(created))
     return redirect(url_for("accounts.profile"), 303)
+
+
+@bp.get("/-/profile/export")
+@requires("reader")
+def export_data() -> ResponseReturnValue:
+    """RGPD art. 20: my data as a zip of JSON and Markdown."""
+    me = account()
+    assert me is not None
+    data = commons().members.export(me)
+    return Response(data, mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="commons-{me.username}.zip"'})
+
+
+@bp.post("/-/profile/erase")
+@requires("reader")
+def erase() -> ResponseReturnValue:
+    """RGPD art. 17: erase my account; my contributions stay under a neutral pseudonym."""
+    me = account()
+    assert me is not None
+    if commons().accounts.authenticate(me.username, request.form.get("password", "")) is None:
+        return render_template("profile.html", me=me, tokens=commons().accounts.tokens(me.id), new_token=None,
+                               error="Mot de passe incorrect : le compte n'a pas été effacé."), 400
+    alias = commons().members.erase(me)
+    logout_user()
+    session.clear()
+    flash(f"Votre compte est effacé. Vos contributions restent, au nom de « {alias} ».")
+    return redirect("/", 303)
+
+
+@bp.get("/-/privacy")
+def privacy() -> ResponseReturnValue:
+    return render_template("privacy.html")
 
 
 @bp.get("/-/profile")

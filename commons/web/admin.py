@@ -1,0 +1,66 @@
+"""Administration: approve accounts (maintainers), invite (maintainers), change roles and block (admins)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from commons.accounts import ROLES
+from commons.errors import Forbidden
+from commons.web import account, commons, requires
+
+bp = Blueprint("admin", __name__)
+
+
+def _back() -> ResponseReturnValue:
+    return redirect(url_for("admin.accounts"), 303)
+
+
+@bp.get("/-/admin")
+@requires("maintainer")
+def accounts() -> ResponseReturnValue:
+    return render_template("admin.html", accounts=commons().accounts.all(), roles=ROLES, code=None,
+                           mode=commons().members.mode)
+
+
+@bp.post("/-/admin/invitations")
+@requires("maintainer")
+def invite() -> ResponseReturnValue:
+    me = account()
+    assert me is not None
+    code = commons().members.invite(me)
+    return render_template("admin.html", accounts=commons().accounts.all(), roles=ROLES, code=code,
+                           mode=commons().members.mode)
+
+
+@bp.post("/-/admin/accounts/<name>/approve")
+@requires("maintainer")
+def approve(name: str) -> ResponseReturnValue:
+    changed = commons().accounts.approve(name)
+    flash(f"Compte « {changed.username} » validé.")
+    return _back()
+
+
+@bp.post("/-/admin/accounts/<name>/role")
+@requires("admin")
+def role(name: str) -> ResponseReturnValue:
+    me = account()
+    assert me is not None
+    if name == me.username:
+        raise Forbidden("Vous ne pouvez pas changer votre propre rôle (demandez à un autre administrateur).")
+    changed = commons().accounts.set_role(name, request.form.get("role", ""))
+    flash(f"« {changed.username} » est maintenant {changed.role}.")
+    return _back()
+
+
+@bp.post("/-/admin/accounts/<name>/block")
+@requires("admin")
+def block(name: str) -> ResponseReturnValue:
+    me = account()
+    assert me is not None
+    if name == me.username:
+        raise Forbidden("Vous ne pouvez pas bloquer votre propre compte.")
+    blocked = request.form.get("blocked") == "1"
+    changed = commons().accounts.set_blocked(name, blocked)
+    flash(f"« {changed.username} » est {'bloqué : ses contributions restent' if blocked else 'débloqué'}.")
+    return _back()
