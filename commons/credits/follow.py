@@ -148,7 +148,7 @@ class Applier:
             chunk = missing[start:start + 500]
             marks = ",".join("?" * len(chunk))
             for oid, author in self.db.execute(
-                    f"SELECT id, author FROM commits WHERE id IN ({marks})", chunk):  # noqa: S608
+                    f"SELECT id, author FROM commits WHERE id IN ({marks})", chunk):  # noqa: S608  # nosec B608
                 self.authors[oid] = author
         counts: Counter[str] = Counter()
         for oid, n in per_origin.items():

@@ -169,7 +169,7 @@ class StoredSeen:
                 self.known[(kind, hash_)] = []
             marks = ",".join("?" * len(chunk))
             rows = self.db.execute(
-                f"SELECT hash, occ FROM seen WHERE lineage = ? AND kind = ? AND hash IN ({marks})",  # noqa: S608
+                f"SELECT hash, occ FROM seen WHERE lineage = ? AND kind = ? AND hash IN ({marks})",  # noqa: S608  # nosec B608
                 (self.lineage_id, kind, *chunk))
             for hash_, occ in rows:
                 self.known[(kind, hash_)] = json.loads(occ)
