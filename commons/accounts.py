@@ -44,6 +44,7 @@ class UserRow(Base):
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     approved: Mapped[bool] = mapped_column(Boolean, default=True)
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -69,6 +70,7 @@ class Account:
     created: datetime
     approved: bool = True
     erased: bool = False
+    session_epoch: int = 0
 
     @property
     def active(self) -> bool:
@@ -90,7 +92,7 @@ class TokenInfo:
 
 def _account(row: UserRow) -> Account:
     return Account(row.id, row.username, row.display_name, row.role, bool(row.blocked), _utc(row.created),
-                   bool(row.approved), bool(row.erased))
+                   bool(row.approved), bool(row.erased), int(row.session_epoch or 0))
 
 
 def _utc(when: datetime) -> datetime:
@@ -113,6 +115,16 @@ def validate_username(username: object) -> str:
         raise BadRequest("Nom d'utilisateur invalide : 2 à 32 caractères a-z, 0-9, « - » ou « _ », "
                          "commençant par une lettre ou un chiffre.")
     return name
+
+
+def clean_display_name(name: object, fallback: str) -> str:
+    """A display name of at most 100 printable characters (``fallback`` when empty)."""
+    text = " ".join(name.split()) if isinstance(name, str) else ""
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise BadRequest("Le nom affiché contient des caractères de contrôle.")
+    if len(text) > 100:
+        raise BadRequest("Le nom affiché dépasse 100 caractères.")
+    return text or fallback
 
 
 def validate_role(role: str) -> str:
@@ -165,9 +177,10 @@ class AccountService:
             if role is None:
                 role = "admin" if db.scalar(select(func.count()).select_from(UserRow)) == 0 else "contributor"
             first = db.scalar(select(func.count()).select_from(UserRow)) == 0
-            row = UserRow(username=name, display_name=(display_name or name).strip()[:100] or name,
+            row = UserRow(username=name, display_name=clean_display_name(display_name, name),
                           password_hash=self.hasher.hash(password), role=validate_role(role),
-                          blocked=False, approved=approved or first, erased=False, created=_now())
+                          blocked=False, approved=approved or first, erased=False, session_epoch=0,
+                          created=_now())
             db.add(row)
             try:
                 db.flush()
@@ -222,6 +235,17 @@ class AccountService:
 
     def set_blocked(self, username: str, blocked: bool = True) -> Account:
         return self._update(username, blocked=blocked)
+
+    def rename(self, username: str, display_name: object) -> Account:
+        """Change the name shown for an account (commits keep the username: no history is rewritten)."""
+        return self._update(username, display_name=clean_display_name(display_name, username))
+
+    def end_sessions(self, user_id: int) -> None:
+        """Invalidate every session cookie of the account (logout ends them everywhere)."""
+        with self.sessions.begin() as db:
+            row = db.get(UserRow, user_id)
+            if row is not None:
+                row.session_epoch = int(row.session_epoch or 0) + 1
 
     def approve(self, username: str) -> Account:
         return self._update(username, approved=True)

@@ -20,6 +20,7 @@ from commons.history import HistoryStore
 from commons.links import LinkStore
 from commons.members import Members
 from commons.pages import PageService, identity_for
+from commons.protection import Protections
 from commons.search import SearchIndex
 from commons.storage import GitStore
 from commons.sync import Progress
@@ -44,6 +45,7 @@ class Commons:
     credits: CreditStore
     links: LinkStore
     members: Members
+    protections: Protections
 
     def close(self) -> None:
         """Release git processes, database connections and pools."""
@@ -137,4 +139,5 @@ def open_commons(settings: Settings) -> Commons:
     accounts = AccountService(settings.effective_database_url, hasher)
     return Commons(settings=settings, store=store, history=history, pages=pages, accounts=accounts, search=search,
                    misses=MissLog(accounts.sessions), credits=credits, links=links,
-                   members=Members(accounts, history, settings.registration))
+                   members=Members(accounts, history, settings.registration),
+                   protections=Protections(accounts.sessions))

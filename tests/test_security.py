@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from commons import create_app
 from commons.pages import identity_for
 from commons.services import Commons
-from tests.conftest import FAST_PASSWORDS, PASSWORD, add_user, csrf_token, login
+from tests.conftest import FAST_PASSWORDS, PASSWORD, add_user, csrf_token, login, save
 
 ROLES = ["anonymous", "reader", "contributor", "maintainer", "admin"]
 RANK = {role: n for n, role in enumerate(ROLES)}
@@ -37,7 +37,8 @@ ACCESS: dict[str, dict[str, str]] = {
     "accounts.contributor": {"GET": "anonymous"},
     "accounts.profile": {"GET": "reader"}, "accounts.create_token": {"POST": "reader"},
     "accounts.revoke_token": {"POST": "reader"}, "accounts.export_data": {"GET": "reader"},
-    "accounts.erase": {"POST": "reader"},
+    "accounts.erase": {"POST": "reader"}, "accounts.rename": {"POST": "reader"},
+    "admin.protect": {"POST": "maintainer"},
     "admin.accounts": {"GET": "maintainer"}, "admin.invite": {"POST": "maintainer"},
     "admin.approve": {"POST": "maintainer"}, "admin.role": {"POST": "admin"}, "admin.block": {"POST": "admin"},
     "search.search_page": {"GET": "anonymous"}, "search.search_api": {"GET": "anonymous"},
@@ -58,7 +59,8 @@ URLS = {
     "accounts.privacy": "/-/privacy", "accounts.contributor": "/-/contributors/admin",
     "accounts.profile": "/-/profile", "accounts.create_token": "/-/profile/tokens",
     "accounts.revoke_token": "/-/profile/tokens/999/revoke", "accounts.export_data": "/-/profile/export",
-    "accounts.erase": "/-/profile/erase", "admin.accounts": "/-/admin", "admin.invite": "/-/admin/invitations",
+    "accounts.erase": "/-/profile/erase", "accounts.rename": "/-/profile/name",
+    "admin.protect": "/-/protect/autre", "admin.accounts": "/-/admin", "admin.invite": "/-/admin/invitations",
     "admin.approve": "/-/admin/accounts/reader/approve", "admin.role": "/-/admin/accounts/reader/role",
     "admin.block": "/-/admin/accounts/nobody/block", "search.search_page": "/-/search?q=guide",
     "search.search_api": "/-/api/v1/search?q=guide", "api.list_pages": "/-/api/v1/pages",
@@ -279,3 +281,52 @@ def test_no_password_token_or_email_in_clear_in_the_data_or_history(app: Flask, 
     log = subprocess.run(["git", f"--git-dir={services.settings.repo_dir}", "log", "--all", "--format=%ae %ce"],
                          capture_output=True, text=True, check=True).stdout.split()
     assert log and all(address.endswith("@users.noreply.commons") for address in log)
+
+
+def test_protected_page_refuses_contributors_and_says_so(app: Flask, client: FlaskClient, services: Commons) -> None:
+    add_user(app, "mainteneuse", "maintainer")
+    add_user(app, "alice", "contributor")
+    rev = services.pages.save("guides/rsa", "# RSA\n", "x", None, identity_for("mainteneuse")).rev
+    services.pages.save("guides/apl", "# APL\n", "x", None, identity_for("mainteneuse"))
+    login(client, "mainteneuse")
+    client.post("/-/protect/guides/rsa", data={"role": "maintainer", "folder": "1",
+                                               "csrf_token": csrf_token(client, "/guides/rsa")})
+    alice = app.test_client()
+    login(alice, "alice")
+    page = alice.get("/guides/apl").get_data(as_text=True)
+    assert "Page protégée" in page and "guides/" in page
+    refused = alice.post("/-/edit/guides/rsa", data={"markdown": "# Vandalisme\n", "base_rev": rev,
+                                                      "csrf_token": csrf_token(alice, "/-/login")})
+    assert refused.status_code == 403 and "protégée" in refused.get_data(as_text=True)
+    token = services.accounts.new_token("alice")
+    api = alice.put("/-/api/v1/pages/guides/apl", json={"markdown": "# X\n", "base_rev": None},
+                    headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 403
+    assert services.pages.get("guides/rsa").markdown == "# RSA\n"
+    assert save(client, "guides/rsa", "# RSA revu\n", base_rev=rev).status_code == 303  # type: ignore[attr-defined]
+    client.post("/-/protect/guides/rsa", data={"role": "contributor", "folder": "1",
+                                               "csrf_token": csrf_token(client, "/guides/rsa")})
+    assert "Page protégée" not in alice.get("/guides/apl").get_data(as_text=True)
+
+
+def test_logout_ends_copied_sessions(app: Flask, client: FlaskClient, contributor: str) -> None:
+    copied = app.test_client()
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    copied.set_cookie("session", cookie.value)
+    assert copied.get("/-/profile").status_code == 200
+    client.post("/-/logout", data={"csrf_token": csrf_token(client, "/-/profile")})
+    assert copied.get("/-/profile").status_code == 302
+
+
+def test_display_name_changes_everywhere_without_touching_history(app: Flask, client: FlaskClient,
+                                                                   contributor: str) -> None:
+    services: Commons = app.extensions["commons"]
+    services.pages.save("guide", "# Guide\n", "x", None, identity_for("alice"))
+    client.post("/-/profile/name",
+                data={"display_name": "Alice Martin", "csrf_token": csrf_token(client, "/-/profile")})
+    assert "Alice Martin" in client.get("/-/history/guide").get_data(as_text=True)
+    assert services.pages.get("guide").author == "alice"
+    bad = client.post("/-/profile/name",
+                      data={"display_name": "x\u0000y", "csrf_token": csrf_token(client, "/-/profile")})
+    assert bad.status_code == 400

@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from commons.accounts import Account
 from commons.errors import BadRequest, CommonsError, Forbidden, NotLoggedIn
+from commons.protection import stricter
 from commons.services import Commons
 from commons.web.security import add_security_headers, register_limits
 
@@ -39,7 +40,8 @@ class WebUser(UserMixin):  # type: ignore[misc]
         self.via_token = via_token
 
     def get_id(self) -> str:
-        return str(self.account.id)
+        """The session's user id carries the account's session epoch: logging out bumps it."""
+        return f"{self.account.id}.{self.account.session_epoch}"
 
 
 def commons() -> Commons:
@@ -72,6 +74,17 @@ def requires(role: str) -> Callable[[F], F]:
         return cast(F, wrapped)
 
     return decorate
+
+
+def require_edit(path: str, at_least: str = "contributor") -> Account:
+    """The account, if it may edit ``path`` directly given the page's or folder's protection (401 / 403)."""
+    who = account()
+    if who is None:
+        raise NotLoggedIn("Connectez-vous pour modifier cette page.")
+    level = stricter(commons().protections.level(path), at_least)
+    if not who.has_role(level):
+        raise Forbidden(f"Page protégée : seul un {ROLE_LABELS[level]} peut la modifier directement.")
+    return who
 
 
 def page_url(path: str) -> str:
@@ -160,10 +173,13 @@ def _register_login(app: Flask, services: Commons) -> None:
     def load_user(user_id: str) -> WebUser | None:
         if request.headers.get("Authorization", "").startswith("Bearer "):
             return load_from_token(request)  # a request with a token is authenticated by the token alone
-        if not user_id.isdigit():
+        number, _, epoch = user_id.partition(".")
+        if not number.isdigit() or not epoch.isdigit():
             return None
-        found = services.accounts.get(int(user_id))
-        return WebUser(found) if found and found.active else None
+        found = services.accounts.get(int(number))
+        if found is None or not found.active or found.session_epoch != int(epoch):
+            return None  # blocked, erased, or logged out since this cookie was issued
+        return WebUser(found)
 
     @manager.request_loader
     def load_from_token(req: Any) -> WebUser | None:
@@ -192,6 +208,7 @@ def register(app: Flask, services: Commons) -> None:
     app.jinja_env.globals.update(page_url=page_url, current_account=account, site_name=services.settings.site_name,
                                  role_labels=ROLE_LABELS)
     app.jinja_env.filters["person"] = person
+    app.jinja_env.globals["protection_of"] = lambda path: services.protections.protection(path)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)

@@ -29,6 +29,10 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/-/logout")
 def logout() -> ResponseReturnValue:
+    """Log out, and end every other session of the account (a copied cookie stops working)."""
+    me = account()
+    if me is not None:
+        commons().accounts.end_sessions(me.id)
     logout_user()
     session.clear()
     return redirect("/", 303)
@@ -86,6 +90,17 @@ def erase() -> ResponseReturnValue:
     session.clear()
     flash(f"Votre compte est effacé. Vos contributions restent, au nom de « {alias} ».")
     return redirect("/", 303)
+
+
+@bp.post("/-/profile/name")
+@requires("reader")
+def rename() -> ResponseReturnValue:
+    """Change my display name: shown everywhere at once, history untouched."""
+    me = account()
+    assert me is not None
+    commons().accounts.rename(me.username, request.form.get("display_name"))
+    flash("Nom affiché modifié.")
+    return redirect(url_for("accounts.profile"), 303)
 
 
 @bp.get("/-/privacy")

@@ -6,8 +6,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from commons.accounts import ROLES
-from commons.errors import Forbidden
-from commons.web import account, commons, requires
+from commons.errors import BadRequest, Forbidden
+from commons.web import account, commons, page_url, requires
 
 bp = Blueprint("admin", __name__)
 
@@ -64,3 +64,23 @@ def block(name: str) -> ResponseReturnValue:
     changed = commons().accounts.set_blocked(name, blocked)
     flash(f"« {changed.username} » est {'bloqué : ses contributions restent' if blocked else 'débloqué'}.")
     return _back()
+
+
+@bp.post("/-/protect/<path:path>")
+@requires("maintainer")
+def protect(path: str) -> ResponseReturnValue:
+    """Set who may edit a page (or its whole folder) directly; others may only suggest."""
+    me = account()
+    assert me is not None
+    role = request.form.get("role") or None
+    if role is not None and role not in ROLES:
+        raise BadRequest(f"Rôle inconnu : {role}")
+    if role is not None and not me.has_role(role):
+        raise Forbidden("Vous ne pouvez pas réserver une page à un rôle supérieur au vôtre.")
+    folder = request.form.get("folder") == "1"
+    if folder and "/" not in path:
+        raise BadRequest("Cette page est à la racine : elle n'est dans aucun dossier à protéger.")
+    target = path.rsplit("/", 1)[0] if folder else path
+    commons().protections.protect(target, role, me.username, folder=folder)
+    flash("Protection enregistrée." if role and role != "contributor" else "Protection retirée.")
+    return redirect(page_url(path), 303)

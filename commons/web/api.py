@@ -12,10 +12,11 @@ from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from commons import paths
 from commons.errors import BadRequest, NotFound, NotLoggedIn
 from commons.history import Revision
 from commons.pages import identity_for
-from commons.web import account, commons, csrf, requires
+from commons.web import commons, csrf, require_edit, requires
 from commons.web.openapi import OPENAPI
 
 bp = Blueprint("api", __name__, url_prefix="/-/api/v1")
@@ -86,8 +87,7 @@ def put_page(path: str) -> ResponseReturnValue:
     base_rev = body.get("base_rev")
     if base_rev is not None and not isinstance(base_rev, str):
         raise BadRequest("base_rev doit être une chaîne ou null.")
-    who = account()
-    assert who is not None
+    who = require_edit(paths.validate_path(path))
     result = commons().pages.save(path, body.get("markdown"), body.get("summary"), base_rev or None,
                                   identity_for(who.username))
     return jsonify(path=result.path, rev=result.rev, merged=result.merged), 201 if result.created else 200
@@ -96,8 +96,7 @@ def put_page(path: str) -> ResponseReturnValue:
 @bp.delete("/pages/<path:path>")
 @requires("contributor")
 def delete_page(path: str) -> ResponseReturnValue:
-    who = account()
-    assert who is not None
+    who = require_edit(paths.validate_path(path))
     rev = commons().pages.delete(path, request.args.get("base_rev") or None, identity_for(who.username))
     return jsonify(rev=rev)
 

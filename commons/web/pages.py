@@ -9,7 +9,7 @@ from commons import paths
 from commons.diffs import diff_texts
 from commons.errors import BadRequest, CommonsError, Conflict, NotFound
 from commons.pages import identity_for
-from commons.web import account, commons, page_url, requires
+from commons.web import commons, page_url, require_edit, requires
 
 bp = Blueprint("pages", __name__)
 
@@ -81,6 +81,7 @@ def new_page() -> ResponseReturnValue:
 def edit(path: str) -> ResponseReturnValue:
     """The edit form (GET) and the save (POST). A stale base revision answers 409 with both texts."""
     path = paths.validate_path(path)
+    editor = require_edit(path)
     service = commons().pages
     if request.method == "GET":
         state = service.state(path)
@@ -97,7 +98,7 @@ def edit(path: str) -> ResponseReturnValue:
     try:
         if "preview" in request.form:
             return render_template("edit.html", preview=service.preview(markdown, path), **form)
-        result = service.save(path, markdown, summary, base_rev, identity_for(account().username))  # type: ignore[union-attr]
+        result = service.save(path, markdown, summary, base_rev, identity_for(editor.username))
     except Conflict as exc:
         current_text = exc.extra.get("current_markdown", "")
         conflict = {"message": exc.message, "current_rev": exc.extra.get("current_rev") or "",
@@ -121,10 +122,11 @@ def edit(path: str) -> ResponseReturnValue:
 def delete(path: str) -> ResponseReturnValue:
     """Ask for confirmation (GET), then delete the page (POST)."""
     path = paths.validate_path(path)
+    editor = require_edit(path)
     service = commons().pages
     if request.method == "GET":
         return render_template("delete.html", page=service.get(path))
-    service.delete(path, request.form.get("base_rev") or None, identity_for(account().username),  # type: ignore[union-attr]
+    service.delete(path, request.form.get("base_rev") or None, identity_for(editor.username),
                    request.form.get("summary") or None)
     return redirect(url_for("pages.history", path=path), 303)
 
@@ -165,6 +167,7 @@ def diff(path: str) -> ResponseReturnValue:
 @bp.post("/-/restore/<path:path>")
 @requires("maintainer")
 def restore(path: str) -> ResponseReturnValue:
+    editor = require_edit(paths.validate_path(path), at_least="maintainer")
     rev = request.form.get("rev", "")
-    result = commons().pages.restore(path, rev, identity_for(account().username))  # type: ignore[union-attr]
+    result = commons().pages.restore(path, rev, identity_for(editor.username))
     return redirect(page_url(result.path), 303)
