@@ -2,9 +2,10 @@
 
 DEST/ holds ``commons.bundle`` (a git bundle of the published branch: ``git
 clone commons.bundle`` gives the whole history), ``CREDITS.md`` (every
-contributor, their edits and pages created, and who wrote each page) and
-``html/``, a static rendering of the current pages with their attachments
-that works offline (see :mod:`commons.export_html`). The archive is built in
+contributor, by name, with their surviving words and share of the commons'
+current text, edits, pages created and thanks received, then who wrote each
+page) and ``html/``, a static rendering of the current pages with their
+attachments that works offline (see :mod:`commons.export_html`). The archive is built in
 a temporary folder next to DEST and moved into place at the end: an
 interrupted export leaves nothing half-written.
 """
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from commons.contributions import Profile
 from commons.errors import CommonsError, NotFound
 from commons.export_html import write_site
 from commons.history import PageState, Revision
@@ -86,17 +88,13 @@ def _counts(revisions: list[Revision]) -> tuple[Counter[str], Counter[str]]:
 
 def credits_markdown(services: Commons, revisions: list[Revision], head: str) -> str:
     """CREDITS.md: every contributor with their counts, then the authors of each current page."""
-    edits, created = _counts(revisions)
-    everyone = sorted({r.author for r in revisions}, key=lambda name: (-edits[name], name))
     when = datetime.now().astimezone().strftime("%d/%m/%Y")
     lines = [
         f"# Crédits — {services.settings.site_name}", "",
         f"Export du {when}, révision `{head}`. Les contributeurs sont nommés par leur nom d'utilisateur "
         "(pour l'historique importé, le nom de l'auteur d'origine) ; aucune adresse e-mail n'est publiée.", "",
-        f"## Contributeurs ({len(everyone)})", "",
-        "| Contributeur | Modifications | Pages créées |", "|---|---:|---:|",
     ]
-    lines += [f"| {_cell(name)} | {edits[name]} | {created[name]} |" for name in everyone]
+    lines += _contributors(services, revisions)
     lines += ["", "## Auteurs de chaque page", ""]
     by_page: dict[str, Counter[str]] = {}
     for revision in revisions:
@@ -105,6 +103,28 @@ def credits_markdown(services: Commons, revisions: list[Revision], head: str) ->
     for state in services.history.pages():
         lines += _page_credits(services, state, by_page.get(state.path, Counter()))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _contributors(services: Commons, revisions: list[Revision]) -> list[str]:
+    """The table of every contributor, by name (no ranking): surviving words from the credits store if any."""
+    edits, created = _counts(revisions)
+    book = getattr(services, "contributions", None)
+    profiles: dict[str, Profile] = {p.name: p for p in book.everyone()} if book is not None else {}
+    names = sorted({r.author for r in revisions} | set(profiles))
+    lines = [f"## Contributeurs ({len(names)})", ""]
+    if not profiles:  # no credits store: what the history says
+        lines += ["| Contributeur | Modifications | Pages créées |", "|---|---:|---:|"]
+        return lines + [f"| {_cell(name)} | {edits[name]} | {created[name]} |" for name in names]
+    lines += ["Les mots et signes conservés sont ceux que chacun a écrits et qui sont encore dans le texte actuel "
+              "des pages ; la part est celle de tout le texte actuel du commons.", "",
+              "| Contributeur | Mots et signes conservés | Part du texte actuel | Modifications | Pages créées "
+              "| Remerciements reçus |", "|---|---:|---:|---:|---:|---:|"]
+    for name in names:
+        p = profiles.get(name) or Profile(name, edits=edits[name], pages_created=created[name])
+        share = f"{p.share * 100:.1f}".replace(".", ",")
+        lines.append(f"| {_cell(name)} | {p.surviving_tokens} | {share} % | {p.edits} | {p.pages_created} "
+                     f"| {p.thanks_received} |")
+    return lines
 
 
 def _page_credits(services: Commons, state: PageState, page_edits: Counter[str]) -> list[str]:

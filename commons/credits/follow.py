@@ -5,7 +5,8 @@ a deleted page keeps its lineage (so a re-created page finds its authors).
 A page added at a new path whose text is mostly (``RENAME_SIMILARITY``) that
 of a page deleted in the same commit or shortly before (``ADOPT_WINDOW``
 commits) is that page renamed: it takes over its lineage, so the attribution
-follows the page.
+follows the page. The commit's trailers (``Reviewed-by:``, ``Imported-by:``)
+credit the people they name with a review or an import of each page it writes.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from commons.credits.lineage import (
     Lineage,
     StoredSeen,
     add_contribution,
+    add_other,
     read_lineage,
     write_lineage,
     write_shares,
 )
 from commons.credits.tokens import split, tokens_of
+from commons.credits.trailers import trailer_contributions
 from commons.storage import CommitInfo, GitStore
 
 log = logging.getLogger(__name__)
@@ -71,12 +74,15 @@ class Applier:
             if change.blob is None:
                 self._delete(path, commit.sha, origin)
         restore = commit.message.startswith(RESTORE_PREFIX)
+        others = [(kind, name) for kind, name in trailer_contributions(commit.message) if name != commit.author_name]
         for change, path in changed:
             if change.blob is not None:
                 text = store.read_blob(change.blob).decode("utf-8", "replace")
                 lineage, created = self._attribute(path, text, origin, commit.sha)
                 add_contribution(self.db, lineage, commit.author_name, origin, commit.date.isoformat(),
                                  created, restore)
+                for kind, name in others:  # a reviewer, an importer: named in the commit's trailers
+                    add_other(self.db, lineage, name, kind, origin, commit.date.isoformat())
 
     def _attribute(self, path: str, text: str, origin: int, sha: str) -> tuple[int, bool]:
         """Attribute the page's new text; returns its lineage id and whether this created the page."""

@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS contributors (
 CREATE TABLE IF NOT EXISTS shares (
     lineage INTEGER NOT NULL, author TEXT NOT NULL, tokens INTEGER NOT NULL,
     PRIMARY KEY (lineage, author)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS others (
+    lineage INTEGER NOT NULL, author TEXT NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (lineage, author, kind)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS contributors_by_author ON contributors (author);
+CREATE INDEX IF NOT EXISTS shares_by_author ON shares (author, tokens);
+CREATE INDEX IF NOT EXISTS others_by_author ON others (author, kind);
 """
 
 _CHUNK = 500
@@ -140,6 +146,19 @@ def add_contribution(db: sqlite3.Connection, lineage_id: int, author: str, origi
         " created = max(created, excluded.created), edits = edits + 1,"
         " restores = restores + excluded.restores, last = excluded.last",
         (lineage_id, author, origin, int(created), int(restore), date, date))
+
+
+def add_other(db: sqlite3.Connection, lineage_id: int, author: str, kind: str, origin: int, date: str) -> None:
+    """Count one contribution of another ``kind`` (a review, an import) to a lineage by ``author``.
+
+    The person also becomes one of the lineage's contributors (with no edit), so the page's credits list them.
+    """
+    db.execute(
+        "INSERT INTO contributors (lineage, author, since, created, edits, restores, first, last)"
+        " VALUES (?,?,?,0,0,0,?,?) ON CONFLICT (lineage, author) DO UPDATE SET last = excluded.last",
+        (lineage_id, author, origin, date, date))
+    db.execute("INSERT INTO others (lineage, author, kind, count) VALUES (?,?,?,1)"
+               " ON CONFLICT (lineage, author, kind) DO UPDATE SET count = count + 1", (lineage_id, author, kind))
 
 
 def write_shares(db: sqlite3.Connection, lineage_id: int, counts: Counter[str]) -> None:

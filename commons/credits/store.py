@@ -15,12 +15,21 @@ import logging
 import sqlite3
 import threading
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
 from commons.credits.follow import Applier
 from commons.credits.lineage import SCHEMA, Lineage, read_lineage
-from commons.credits.models import PageCredits, PageSummary, Run, contributions, contributors, shares
+from commons.credits.models import (
+    PageCredits,
+    PageSummary,
+    PersonCredits,
+    Run,
+    contributions,
+    contributors,
+    shares,
+)
 from commons.credits.tokens import tokens_of
 from commons.errors import NotFound
 from commons.storage import GitStore
@@ -28,8 +37,21 @@ from commons.storage import GitStore
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: other kinds of contribution (trailers), per-author indexes
 BATCH = 200
+
+# Contributions, surviving tokens and other kinds per author: of everyone, or of one author (by index).
+_EVERYONE = (
+    "SELECT author, SUM(created), SUM(edits), SUM(restores), MIN(first), MAX(last) FROM contributors GROUP BY author",
+    "SELECT author, SUM(tokens) FROM shares GROUP BY author",
+    "SELECT author, kind, SUM(count) FROM others GROUP BY author, kind",
+)
+_ONE = (
+    "SELECT author, SUM(created), SUM(edits), SUM(restores), MIN(first), MAX(last) FROM contributors"
+    " WHERE author = ? GROUP BY author",
+    "SELECT author, SUM(tokens) FROM shares WHERE author = ? GROUP BY author",
+    "SELECT author, kind, SUM(count) FROM others WHERE author = ? GROUP BY author, kind",
+)
 
 
 class CreditStore:
@@ -105,7 +127,7 @@ class CreditStore:
             batch = commits[start:start + BATCH]
             with self._transaction() as db:
                 if since is None and start == 0:  # start afresh, in this schema's tables
-                    for table in ("meta", "commits", "lineages", "seen", "shares", "contributors"):
+                    for table in ("meta", "commits", "lineages", "seen", "shares", "contributors", "others"):
                         db.execute(f"DROP TABLE IF EXISTS {table}")
                     for statement in SCHEMA.split(";"):
                         if statement.strip():
@@ -150,7 +172,43 @@ class CreditStore:
             lineage_id, credits = self._credits(db, path)
             rows = db.execute("SELECT author, created, edits, restores, first, last FROM contributors"
                               " WHERE lineage = ? ORDER BY since, author", (lineage_id,)).fetchall()
-        return PageSummary(credits, contributors(credits, rows), contributions(rows))
+            others: dict[str, dict[str, int]] = {}
+            for author, kind, count in db.execute("SELECT author, kind, count FROM others WHERE lineage = ?",
+                                                  (lineage_id,)):
+                others.setdefault(author, {})[kind] = int(count)
+        return PageSummary(credits, contributors(credits, rows, others), contributions(rows, others))
+
+    # -- across the commons: one indexed aggregate per table, whatever the number of pages ---------
+
+    def person(self, name: str) -> PersonCredits | None:
+        """Everything ``name`` contributed across the commons (every page, deleted ones included), or ``None``."""
+        found = self._people(name)
+        return found[0] if found else None
+
+    def people(self) -> list[PersonCredits]:
+        """Every contributor the store knows, by name."""
+        return self._people(None)
+
+    def total_tokens(self) -> int:
+        """The number of attributed tokens in the current text of every page."""
+        return int(self._db().execute("SELECT COALESCE(SUM(tokens), 0) FROM shares").fetchone()[0])
+
+    def _people(self, name: str | None) -> list[PersonCredits]:
+        people, tokens_sql, others_sql = _EVERYONE if name is None else _ONE
+        args = () if name is None else (name,)
+        with self._snapshot() as db:
+            rows = db.execute(people, args).fetchall()
+            tokens = dict(db.execute(tokens_sql, args).fetchall())
+            others: dict[str, dict[str, int]] = {}
+            for author, kind, count in db.execute(others_sql, args):
+                others.setdefault(author, {})[kind] = int(count)
+        found = {author: PersonCredits(author, int(created), int(edits), int(restores), int(tokens.get(author, 0)),
+                                       datetime.fromisoformat(first), datetime.fromisoformat(last),
+                                       others.get(author, {}))
+                 for author, created, edits, restores, first, last in rows}
+        for author in set(tokens) - set(found):  # tokens without a contribution row: not expected, kept anyway
+            found[author] = PersonCredits(author, 0, 0, 0, int(tokens[author]), None, None, others.get(author, {}))
+        return [found[author] for author in sorted(found)]
 
     def _lineage(self, path: str) -> Lineage:
         found = read_lineage(self._db(), path)
