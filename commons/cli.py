@@ -48,16 +48,45 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+THREADS_PER_WORKER = 4
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve with gunicorn (``--workers`` > 1 and gunicorn installed), else waitress threads in one process."""
+    from commons.repair import discard_damaged
+    from commons.wsgi import behind_proxies, gunicorn_available, serve_gunicorn
+
+    workers = args.workers
+    if workers < 1:
+        raise CommonsError("--workers doit valoir au moins 1.")
+    if args.proxies < 0:
+        raise CommonsError("--proxies ne peut pas être négatif.")
+    services = _open(args)  # no commons there: one line asking for `commons init`, not an empty wiki
+    try:
+        discard_damaged(services.settings)  # each logged; rebuilt from git by the catch-up below
+        services.accounts.create_schema()
+        if not services.pages.is_current():  # caught up once here, before any worker starts
+            update, close = _progress("Mise à jour des stores dérivés")
+            try:
+                services.pages.catch_up(update)
+            finally:
+                close()
+        data_dir = str(services.settings.data_dir)
+    finally:
+        services.close()
+    where = f"Commons sert {data_dir} sur http://{args.host}:{args.port}/"
+    if workers > 1 and gunicorn_available():
+        print(f"{where} (gunicorn, {workers} processus × {THREADS_PER_WORKER} fils)", flush=True)
+        serve_gunicorn(data_dir, args.host, args.port, workers, THREADS_PER_WORKER, args.proxies)
+        return 0
     from waitress import serve
 
     from commons import create_app
 
-    _open(args).close()  # no commons there: one line asking for `commons init`, not an empty wiki
-    app = create_app({"data_dir": args.data} if args.data else None)
-    threads = max(4, 4 * args.workers)
-    print(f"Commons sert {app.extensions['commons'].settings.data_dir} sur http://{args.host}:{args.port}/ "
-          f"(waitress, {threads} fils)", flush=True)
+    app = behind_proxies(create_app({"data_dir": data_dir}), args.proxies)
+    threads = THREADS_PER_WORKER * workers
+    note = "" if workers == 1 else " ; gunicorn absent, un seul processus (pip install 'commons-wiki[serve]')"
+    print(f"{where} (waitress, {threads} fils{note})", flush=True)
     serve(app, host=args.host, port=args.port, threads=threads, ident="Commons")
     return 0
 
@@ -95,7 +124,10 @@ def cmd_user(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
+    from commons.repair import discard_damaged
+
     services = _open(args)
+    discard_damaged(services.settings, thorough=True)  # each logged; rebuilt below
     update, close = _progress("Réindexation")
     try:
         commits = services.reindex(update)
@@ -105,9 +137,38 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_catch_up(args: argparse.Namespace) -> int:
+    """Bring the derived stores up to the branch (after a ``git fetch`` on a read replica, say)."""
+    from commons.repair import discard_damaged
+
     services = _open(args)
-    problems = services.check()
+    try:
+        discard_damaged(services.settings)
+        update, close = _progress("Mise à jour des stores dérivés")
+        try:
+            applied = services.pages.catch_up(update)
+        finally:
+            close()
+        print(f"Stores dérivés à jour : {applied} commits appliqués, HEAD {services.store.head()}.")
+    finally:
+        services.close()
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from commons.repair import damaged_stores
+
+    services = _open(args)
+    damaged = damaged_stores(services.settings, thorough=True)
+    problems = [f"store dérivé endommagé : {file} : {why} ; « commons reindex » le reconstruit"
+                for file, why in damaged.items()]
+    try:
+        problems += services.check()
+    except sqlite3.DatabaseError as exc:  # a damaged store the checks above did not name
+        if not damaged:
+            problems.append(f"store dérivé illisible : {exc} ; « commons reindex » le reconstruit")
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -165,10 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="ajoute les guides d'exemple")
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("serve", parents=[common], help="sert le wiki (waitress)")
+    p = sub.add_parser("serve", parents=[common], help="sert le wiki (waitress, ou gunicorn avec --workers N)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1, help="capacité (waitress : 4 fils par « worker »)")
+    p.add_argument("--workers", type=int, default=1, help="processus (gunicorn s'il est installé, 4 fils chacun) ; "
+                   "sinon waitress avec 4×N fils dans un processus")
+    p.add_argument("--proxies", type=int, default=0,
+                   help="nombre de proxys inverses devant le wiki (nginx : 1) dont croire X-Forwarded-For/-Proto")
     p.set_defaults(func=cmd_serve)
 
     user = sub.add_parser("user", parents=[common], help="gère les comptes")
@@ -191,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reindex", parents=[common], help="reconstruit les stores dérivés depuis git")
     p.set_defaults(func=cmd_reindex)
+    p = sub.add_parser("catch-up", parents=[common],
+                       help="met les stores dérivés à jour des commits reçus (réplique après git fetch)")
+    p.set_defaults(func=cmd_catch_up)
     p = sub.add_parser("check", parents=[common], help="vérifie dépôt, index et base")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("import", parents=[common],

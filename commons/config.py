@@ -33,8 +33,10 @@ class Settings:
     branch: str = "main"
     max_body_bytes: int = 5 * 1024 * 1024
     max_page_bytes: int = 2 * 1024 * 1024
+    max_attachment_bytes: int = 20 * 1024 * 1024
     history_page_size: int = 50
     anonymous_can_edit: bool = False
+    anonymous_suggestions: bool = True  # visitors without an account may propose changes for review
     default_role: str = "contributor"
     session_cookie_secure: bool = False
     render_cache_size: int = 2000

@@ -312,11 +312,11 @@ class LinkStore:
         return found
 
     def orphans(self) -> list[str]:
-        """Existing pages that no other existing page links to (the home page is never an orphan)."""
+        """Existing pages that no other existing page links to (never the home page nor the templates)."""
         rows = self._db().execute(
-            "SELECT p.path FROM pages p WHERE p.path != ? AND NOT EXISTS (SELECT 1 FROM links l"
+            "SELECT p.path FROM pages p WHERE p.path != ? AND p.path NOT LIKE ? AND NOT EXISTS (SELECT 1 FROM links l"
             " JOIN pages s ON s.path = l.source WHERE l.target = p.path AND l.source != p.path)"
-            " ORDER BY p.path", (paths.HOME,))
+            " ORDER BY p.path", (paths.HOME, paths.TEMPLATES + "/%"))
         return [row[0] for row in rows]
 
     def _red_links(self) -> dict[str, tuple[int, str | None]]:

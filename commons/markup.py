@@ -32,6 +32,7 @@ from commons.errors import InvalidPath
 logger = logging.getLogger(__name__)
 
 EDIT_PREFIX = "/-/edit/"
+FILES_PREFIX = "/-/files/"
 
 _TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "dl", "dt", "dd",
@@ -168,10 +169,16 @@ class _RelativeLinkProcessor(Treeprocessor):
         self.ext = ext
 
     def run(self, root: Element) -> None:
-        """Visit every ``<a href>`` not made by the wikilink processor."""
+        """Visit every ``<a href>`` not made by the wikilink processor, and point attachments at their URL."""
+        for image in root.iter("img"):  # ``![alt](plan.png)``: an attachment of the page
+            if found := paths.attachment_of(image.get("src", ""), self.ext.current_path):
+                image.set("src", FILES_PREFIX + found)
         for link in root.iter("a"):
             href = link.get("href")
             if href is None or "wikilink" in link.get("class", ""):
+                continue
+            if found := paths.attachment_of(href, self.ext.current_path):
+                link.set("href", FILES_PREFIX + found)
                 continue
             new_href, page = page_of_href(href, self.ext.current_path)
             link.set("href", new_href)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from commons.accounts import Account, AccountService, Base, TokenRow, UserRow
 from commons.errors import BadRequest, Forbidden
 from commons.history import HistoryStore
+from commons.watch import WatchFeedRow, WatchRow
 
 REGISTRATION_MODES = ("open", "approval", "invitation", "closed")
 INVITATION_PREFIX = "inv_"
@@ -102,6 +103,8 @@ class Members:
         alias = pseudonym(account.id)
         with self.accounts.sessions.begin() as db:
             db.execute(delete(TokenRow).where(TokenRow.user_id == account.id))
+            db.execute(delete(WatchRow).where(WatchRow.user_id == account.id))  # what they read is theirs alone
+            db.execute(delete(WatchFeedRow).where(WatchFeedRow.user_id == account.id))
             db.execute(update(UserRow).where(UserRow.id == account.id).values(
                 display_name=alias, password_hash=NO_PASSWORD, erased=True, blocked=True))
         return alias

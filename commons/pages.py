@@ -1,7 +1,7 @@
 """PageService: reading pages and the one write path.
 
-Every change to the repository goes through :meth:`PageService.save`,
-:meth:`PageService.delete` or :meth:`PageService.restore`: under the write
+Every change to the repository goes through :meth:`PageService.save`, ``delete``,
+``restore``, ``move`` or ``attach``: under the write
 lock (threads and processes), it checks the base revision, commits through
 git plumbing, then updates the derived stores, which record the commit they
 reflect so that :meth:`PageService.catch_up` can bring them up to date after
@@ -20,7 +20,8 @@ from typing import Iterator, Protocol, Sequence
 
 from filelock import FileLock, Timeout
 
-from commons import markup, paths
+from commons import attachments, markup, moves, paths
+from commons.changes import ChangeFilter
 from commons.config import Settings
 from commons.diffs import Diff, diff_texts
 from commons.errors import BadRequest, Conflict, NotFound, TooLarge, Unavailable
@@ -114,11 +115,12 @@ class PageService:
     """Pages of one commons: read, render, save, delete, restore, history, diff."""
 
     def __init__(self, settings: Settings, store: GitStore, history: HistoryStore,
-                 followers: Sequence[DerivedStore] = ()) -> None:
+                 followers: Sequence[DerivedStore] = (), linked_from: moves.LinkedFrom | None = None) -> None:
         self.settings = settings
         self.store = store
         self.history = history
         self.followers = list(followers)
+        self._linked_from = linked_from  # the link graph's "what links here", for moves (else pages are scanned)
         settings.lock_dir.mkdir(parents=True, exist_ok=True)
         self._file_lock = FileLock(str(settings.lock_dir / "write.lock"), thread_local=False)
         self._thread_lock = threading.Lock()
@@ -170,13 +172,16 @@ class PageService:
             raise NotFound(f"Révision inconnue : {rev[:40]}")
         name = paths.file_for(path)
         blob = self.store.blob_id(commit, name)
+        if blob is None and (former := moves.former_file(self.store, self.history, path, commit)):
+            name, blob = former, self.store.blob_id(commit, former)  # the page had another name then
         if blob is None:
             raise NotFound(f"La page « {path} » n'existait pas à la révision {commit[:7]}.")
         text = self.store.read_blob(blob).decode("utf-8", "replace")
-        last = self.history.revision_at(path, commit)
+        where = paths.path_for_file(name) or path
+        last = self.history.revision_at(where, commit)
         if last is None:  # ``commit`` changed no page (or is not in the derived table yet): ask git
             changed = self.store.last_change(commit, name)
-            last = self.history.revision(path, changed) if changed else None
+            last = self.history.revision(where, changed) if changed else None
         return Page(path, markup.title_of(text, path), text, last.rev if last else commit, blob,
                     last.date if last else None, last.author if last else None)
 
@@ -206,14 +211,19 @@ class PageService:
         return self.history.pages(prefix)
 
     def revisions(self, path: str, limit: int = 50, offset: int = 0) -> tuple[list[Revision], int]:
-        """A page of revisions, newest first, and the total count."""
+        """A page of revisions, newest first (with those made under its former names), and the total count."""
         path = paths.validate_path(path)
         limit = max(1, min(int(limit), 500))
         offset = max(0, int(offset))
-        return self.history.revisions(path, limit, offset), self.history.count_revisions(path)
+        return self.history.page_revisions(path, limit, offset), self.history.count_page_revisions(path)
 
-    def recent(self, limit: int = 50) -> list[Revision]:
-        return self.history.recent(max(1, min(int(limit), 500)))
+    def redirect(self, path: str) -> str | None:
+        """The page's new path when it was renamed away from ``path`` and nothing took its name since."""
+        return self.history.redirect(paths.validate_path(path))
+
+    def recent(self, limit: int = 50, offset: int = 0, where: ChangeFilter | None = None) -> list[Revision]:
+        """Changes across the commons, newest first, filtered by ``where`` (folder, author, kind...)."""
+        return self.history.recent(max(1, min(int(limit), 500)), max(0, int(offset)), where)
 
     def diff(self, path: str, old_rev: str, new_rev: str) -> tuple[Page | None, Page | None, Diff]:
         """The difference of a page between two commits (either side may lack the page)."""
@@ -234,11 +244,12 @@ class PageService:
     # -- writing ----------------------------------------------------------------------
 
     def save(self, path: str, markdown: object, summary: object, base_rev: object,
-             author: Identity) -> SaveResult:
+             author: Identity, trailers: Sequence[str] = ()) -> SaveResult:
         """Save a page from the revision ``base_rev`` the writer started from.
 
         If the page changed since, the changes are merged line by line (three-way,
         like MediaWiki); overlapping changes raise :class:`Conflict` with the current text.
+        ``trailers`` (``Reviewed-by: bob <bob@…>``) end the commit message, after a blank line.
         """
         path = paths.validate_path(path)
         text = clean_text(markdown, self.settings.max_page_bytes)
@@ -251,7 +262,7 @@ class PageService:
                 return SaveResult(path, current.rev, created=False, changed=False, merged=merged)
             default = f"Modification de {path}" if current else f"Création de {path}"
             message = clean_summary(summary, default)
-            rev = self._commit(head, {paths.file_for(path): text.encode()}, author, message)
+            rev = self._commit(head, {paths.file_for(path): text.encode()}, author, message, trailers)
         log.info("saved page=%s rev=%s author=%s merged=%s", path, rev, author.name, merged)
         return SaveResult(path, rev, created=current is None, changed=True, merged=merged)
 
@@ -268,6 +279,38 @@ class PageService:
             message = clean_summary(summary, f"Suppression de {path}")
             rev = self._commit(head, {paths.file_for(path): None}, author, message)
         log.info("deleted page=%s rev=%s author=%s", path, rev, author.name)
+        return rev
+
+    def move(self, path: str, to: str, base_rev: object, author: Identity, summary: object = None,
+             folder: bool = False) -> moves.MoveResult:
+        """Rename a page with its attachments (with ``folder``, all under ``path/`` too) in one commit.
+
+        Links to moved pages are rewritten in it; a page at the new name is a :class:`Conflict`.
+        """
+        source, target = paths.validate_path(path), paths.validate_path(to)
+        moves.check_names(source, target, folder)
+        base = clean_rev(base_rev)
+        with self.write_lock():
+            head = self._caught_up_head()
+            current = self.history.page(source)
+            if base is not None and current is not None:
+                self._check_base(source, current, base)
+            plan = moves.plan_move(self.store, self.history, head, source, target, folder, self._linked_from)
+            rev = self._commit(head, plan.changes, author, clean_summary(summary, plan.summary), plan.trailers())
+        log.info("moved page=%s to=%s rev=%s author=%s pages=%d", source, target, rev, author.name, len(plan.moved))
+        return moves.MoveResult(target, rev, plan.moved, plan.rewritten)
+
+    def attach(self, path: str, name: str, data: object, author: Identity, summary: object = None) -> str:
+        """Commit file ``name`` next to page ``path`` (``<path>/<name>``, checked by ``attachments.check``)."""
+        path = paths.validate_path(path)
+        content = attachments.check(name, data, self.settings.max_attachment_bytes)
+        with self.write_lock():
+            head = self._caught_up_head()
+            if not self.history.exists(path):
+                raise NotFound(f"La page « {path} » n'existe pas : créez-la avant d'y joindre un fichier.")
+            message = clean_summary(summary, f"Fichier joint à {path} : {name}")
+            rev = self._commit(head, {paths.attachment_file(path, name): content}, author, message)
+        log.info("attached file=%s page=%s rev=%s author=%s", name, path, rev, author.name)
         return rev
 
     def restore(self, path: str, rev: str, author: Identity) -> SaveResult:
@@ -308,7 +351,11 @@ class PageService:
         what = "existe déjà" if not base_rev else "a été modifiée depuis que vous l'avez ouverte"
         raise Conflict(f"La page « {path} » {what}.", current_rev=current.rev, current_markdown=text)
 
-    def _commit(self, head: str | None, changes: dict[str, bytes | None], author: Identity, message: str) -> str:
+    def _commit(self, head: str | None, changes: dict[str, bytes | None], author: Identity, message: str,
+                trailers: Sequence[str] = ()) -> str:
+        lines = [" ".join(t.split()) for t in trailers if t.strip()]  # one line each: a newline would forge more
+        if lines:
+            message = message.rstrip() + "\n\n" + "\n".join(lines)
         try:
             rev = self.store.commit(changes, author, message, head)
         except StaleHead as exc:  # someone wrote to git without taking our lock

@@ -16,9 +16,16 @@ from commons.errors import InvalidPath
 MAX_PATH_LENGTH = 200
 HOME = "home"
 SUFFIX = ".md"
+# Page templates live in this folder of the commons ("templates" is the app's own folder name).
+TEMPLATES = "modeles"
+MAX_ATTACHMENT_NAME = 100
+ATTACHMENT_EXTENSIONS = frozenset({
+    "png", "jpg", "jpeg", "gif", "webp", "pdf", "odt", "ods", "docx", "xlsx", "txt", "csv", "mp3", "ogg", "mp4", "webm",
+})
 
 _SEGMENT = r"[a-z0-9][a-z0-9-]*"
 _PATH_RE = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
+_ATTACHMENT_RE = re.compile(r"[a-z0-9][a-z0-9_-]*\.([a-z0-9]+)")
 # Letters that NFKD does not split into base letter + accent.
 _SPECIAL_LETTERS = str.maketrans(
     {"ß": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ø": "o", "Ø": "o", "đ": "d", "ł": "l"}
@@ -119,3 +126,52 @@ def resolve_link(target: str, current: str = "") -> str:
                 folder.append(part)
         target = "/".join(folder)
     return slugify(target.lstrip("/"))
+
+
+def validate_attachment_name(name: str) -> str:
+    """Return ``name`` if it is a valid attachment file name, else raise :class:`InvalidPath`.
+
+    Lowercase ``a-z``, ``0-9``, ``-`` and ``_`` (never first), one dot and an
+    extension from :data:`ATTACHMENT_EXTENSIONS` (``plan-d-acces.png``).
+    """
+    match = _ATTACHMENT_RE.fullmatch(name) if isinstance(name, str) else None
+    if match is None or len(name) > MAX_ATTACHMENT_NAME:
+        raise InvalidPath(
+            "Nom de fichier invalide : minuscules sans accent, chiffres, « - » ou « _ », puis une extension "
+            f"(ex. « plan-d-acces.png »), au plus {MAX_ATTACHMENT_NAME} caractères."
+        )
+    if match.group(1) not in ATTACHMENT_EXTENSIONS:
+        allowed = ", ".join(sorted(ATTACHMENT_EXTENSIONS))
+        raise InvalidPath(f"Type de fichier non accepté (.{match.group(1)}). Extensions acceptées : {allowed}.")
+    return name
+
+
+def is_attachment_name(name: str) -> bool:
+    """True when :func:`validate_attachment_name` would accept ``name``."""
+    try:
+        validate_attachment_name(name)
+    except InvalidPath:
+        return False
+    return True
+
+
+def attachment_file(path: str, name: str) -> str:
+    """The repository file of attachment ``name`` of page ``path``: ``<path>/<name>``, next to the page."""
+    return f"{validate_path(path)}/{validate_attachment_name(name)}"
+
+
+def attachment_of(href: str, page: str) -> str | None:
+    """The repository file a link or image source names when it is a bare attachment name, else ``None``.
+
+    ``plan.png`` (or ``./plan.png``) in page ``guides/rsa`` is ``guides/rsa/plan.png``.
+    """
+    name = href.strip().removeprefix("./")
+    return f"{page}/{name}" if page and is_valid_path(page) and is_attachment_name(name) else None
+
+
+def attachment_name_for(filename: str) -> str:
+    """A valid attachment name made from an uploaded file's name: ``Plan d'accès.PNG`` -> ``plan-d-acces.png``."""
+    stem, dot, extension = filename.replace("\\", "/").rsplit("/", 1)[-1].rpartition(".")
+    if not dot:
+        stem, extension = extension, ""
+    return validate_attachment_name(f"{slugify_segment(stem)}.{extension.lower()}")

@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 
 from commons.accounts import AccountService
 from commons.config import Settings
+from commons.contributions import Contributions
 from commons.credits import CreditStore
 from commons.errors import CommonsError
 from commons.history import HistoryStore
@@ -23,8 +24,12 @@ from commons.pages import PageService, identity_for
 from commons.protection import Protections
 from commons.search import SearchIndex
 from commons.storage import GitStore
+from commons.suggestions import SuggestionService
 from commons.sync import Progress
+from commons.talk import TalkService
+from commons.thanks import ThanksService
 from commons.wanted import MissLog
+from commons.watch import WatchService
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,11 @@ class Commons:
     links: LinkStore
     members: Members
     protections: Protections
+    suggestions: SuggestionService
+    talk: TalkService
+    thanks: ThanksService
+    contributions: Contributions
+    watches: WatchService
 
     def close(self) -> None:
         """Release git processes, database connections and pools."""
@@ -134,10 +144,15 @@ def open_commons(settings: Settings) -> Commons:
     search = SearchIndex(settings.cache_dir / "search", history)
     credits = CreditStore(settings.cache_dir / "credits.sqlite")
     links = LinkStore(settings.cache_dir / "links.sqlite", history)
-    pages = PageService(settings, store, history, followers=[search, credits, links])
+    pages = PageService(settings, store, history, followers=[search, credits, links], linked_from=links.linked_from)
     hasher = PasswordHasher(time_cost=settings.password_time_cost, memory_cost=settings.password_memory_kib)
     accounts = AccountService(settings.effective_database_url, hasher)
+    thanks = ThanksService(accounts.sessions, history)
+    talk = TalkService(pages, store)
     return Commons(settings=settings, store=store, history=history, pages=pages, accounts=accounts, search=search,
                    misses=MissLog(accounts.sessions), credits=credits, links=links,
                    members=Members(accounts, history, settings.registration),
-                   protections=Protections(accounts.sessions))
+                   protections=Protections(accounts.sessions), thanks=thanks,
+                   contributions=Contributions(credits, {"thanks": thanks, "discussion": talk}),
+                   suggestions=SuggestionService(pages, store, accounts.sessions), talk=talk,
+                   watches=WatchService(accounts=accounts, history=history))

@@ -10,7 +10,9 @@ so that a commit on a stale parent is refused by git itself.
 from __future__ import annotations
 
 import codecs
+import errno
 import logging
+import os
 import secrets
 import subprocess
 import tempfile
@@ -27,6 +29,7 @@ from git.objects.fun import tree_entries_from_data, tree_to_stream
 from gitdb import IStream
 
 from commons.errors import CommonsError, Conflict, NotFound, Unavailable
+from commons.gitrefs import DetachedWrites
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,16 @@ _RECORD = "\x1e"
 _FIELD = "\x1f"
 # Names and messages may hold the separators: each log run appends a random nonce to them.
 _NONCE_BYTES = 8
+_UNWRITABLE = ("Enregistrement impossible : le dépôt n'accepte plus d'écriture ({why}). Rien n'a été modifié ; "
+               "les pages restent lisibles. Réessayez plus tard ou prévenez l'administrateur.")
+_OS_ERRORS = {
+    errno.EROFS: "système de fichiers en lecture seule",
+    errno.ENOSPC: "disque plein",
+    errno.EDQUOT: "quota disque dépassé",
+    errno.EACCES: "droits insuffisants",
+    errno.EPERM: "droits insuffisants",
+    errno.EIO: "erreur d'entrée-sortie du disque",
+}
 
 
 class StaleHead(Conflict):
@@ -67,12 +80,13 @@ def _clean_ident(value: str) -> str:
 
 @dataclass(frozen=True)
 class FileChange:
-    """One file changed by a commit: status ``A``, ``M`` or ``D``."""
+    """One file changed by a commit: status ``A``, ``M``, ``D`` (or ``R``, renamed from ``old_name``)."""
 
     status: str
     name: str
     blob: str | None
     old_blob: str | None
+    old_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +102,7 @@ class CommitInfo:
     changes: list[FileChange] = field(default_factory=list)
 
 
-class GitStore:
+class GitStore(DetachedWrites):
     """A bare git repository holding one branch of Markdown files."""
 
     def __init__(self, repo_dir: Path, branch: str = "main") -> None:
@@ -200,10 +214,11 @@ class GitStore:
             return False
         return True
 
-    def log(self, since: str | None, until: str) -> Iterator[CommitInfo]:
+    def log(self, since: str | None, until: str, renames: bool = False) -> Iterator[CommitInfo]:
         """Commits after ``since`` up to ``until``, oldest first, with the files each changed.
 
-        Follows the first parent, so a merged branch counts as one change.
+        Follows the first parent, so a merged branch counts as one change. With ``renames``, git's
+        rename detection (``-M``) reports a moved file as one ``R`` change carrying ``old_name``.
         """
         spec = f"{since}..{until}" if since else until
         nonce = secrets.token_hex(_NONCE_BYTES)
@@ -211,7 +226,7 @@ class GitStore:
         fmt = record_sep + field_sep.join(["%H", "%P", "%an", "%ae", "%aI", "%B"]) + field_sep
         cmd = [
             "git", f"--git-dir={self.repo_dir}", "log", "--reverse", "--first-parent",
-            "--diff-merges=first-parent", "--raw", "-z", "--no-renames", "--no-abbrev",
+            "--diff-merges=first-parent", "--raw", "-z", "-M" if renames else "--no-renames", "--no-abbrev",
             f"--format={fmt}", spec, "--",
         ]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -230,6 +245,11 @@ class GitStore:
         finally:
             proc.stdout.close()
             proc.wait()
+
+    def list_files(self, rev: str, folder: str) -> list[str]:
+        """Every file under ``folder/`` (a valid page path) at commit ``rev``, recursively, sorted."""
+        out = self._git("ls-tree", "-r", "-z", "--name-only", rev, "--", folder.rstrip("/") + "/")
+        return sorted(name for name in out.split("\0") if name)
 
     def sizes(self, blobs: set[str]) -> dict[str, int]:
         """Sizes of many blobs, in one ``git cat-file --batch-check`` run."""
@@ -276,14 +296,26 @@ class GitStore:
         try:
             repo.git.update_ref("-m", "commons", self.ref, sha, parent or ZERO)
         except git.GitCommandError as exc:
-            raise StaleHead("La branche a changé pendant l'enregistrement.") from exc
+            if self.head() != parent:
+                raise StaleHead("La branche a changé pendant l'enregistrement.") from exc
+            # The branch did not move: git could not write (read-only, disk full, rights, a lock file left behind).
+            log.error("update-ref failed ref=%s commit=%s: %s", self.ref, sha, str(exc.stderr or "").strip())
+            raise Unavailable(_UNWRITABLE.format(why="la branche n'a pas pu être mise à jour")) from exc
         return sha
 
     def _store(self, repo: git.Repo, kind: bytes, data: bytes) -> bytes:
         try:
             return repo.odb.store(IStream(kind, len(data), BytesIO(data))).binsha
         except OSError as exc:
-            raise Unavailable(f"Écriture impossible dans le dépôt : {exc.strerror}") from exc
+            why = _OS_ERRORS.get(exc.errno or 0, exc.strerror or exc.__class__.__name__)
+            log.error("cannot write to %s: %s", self.repo_dir, exc)
+            raise Unavailable(_UNWRITABLE.format(why=why)) from exc
+        except git.GitCommandError as exc:  # GitPython's default object database writes with `git hash-object -w`
+            said = str(exc.stderr or "")
+            why = next((text for code, text in _OS_ERRORS.items() if os.strerror(code) in said),
+                       "git n'a pas pu écrire l'objet")
+            log.error("cannot write to %s: %s", self.repo_dir, said.strip())
+            raise Unavailable(_UNWRITABLE.format(why=why)) from exc
 
     def _tree_of(self, repo: git.Repo, commit: str) -> bytes:
         data = repo.odb.stream(bytes.fromhex(commit)).read()
@@ -344,15 +376,11 @@ def _parse_record(record: str, field_sep: str) -> CommitInfo:
             i += 1
             continue
         _old_mode, _new_mode, old_blob, new_blob, status = meta[1:].split(" ")
-        changes.append(
-            FileChange(
-                status=status[0],
-                name=tokens[i + 1],
-                blob=None if new_blob == ZERO else new_blob,
-                old_blob=None if old_blob == ZERO else old_blob,
-            )
-        )
-        i += 2
+        paired = status[0] in "RC" and i + 2 < len(tokens)  # a rename names the old path, then the new one
+        changes.append(FileChange(status[0], tokens[i + 2] if paired else tokens[i + 1],
+                                  None if new_blob == ZERO else new_blob, None if old_blob == ZERO else old_blob,
+                                  tokens[i + 1] if paired else None))
+        i += 3 if paired else 2
     return CommitInfo(
         sha=sha,
         parent=parents.split(" ")[0] if parents else None,

@@ -16,7 +16,8 @@ from commons.config import load_settings
 from commons.services import Commons, demo_pages, open_commons
 
 PASSWORD = "correct horse battery"
-DEMO = {"home", "ecrire-un-bon-guide", "guides/aide-au-logement", "guides/rgpd-association", "guides/rsa"}
+DEMO = {"home", "ecrire-un-bon-guide", "guides/aide-au-logement", "guides/rgpd-association", "guides/rsa",
+        "modeles/guide-pratique"}
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -104,10 +105,10 @@ def test_init_then_init_again(data: Path) -> None:
     assert again.stderr.startswith("commons: ")
 
 
-def test_init_demo_creates_the_five_guides(data: Path) -> None:
+def test_init_demo_creates_the_guides_and_the_template(data: Path) -> None:
     done = commons_cmd("init", "--demo", "--data", str(data))  # --data after the command
     assert done.returncode == 0, done.stderr
-    assert "5 guides" in done.stdout
+    assert "6 guides" in done.stdout
     services = opened(data)
     try:
         listed = {p.path: p for p in services.pages.list_pages()}
@@ -148,10 +149,10 @@ def test_data_option_before_or_after_the_command_in_process(
         data: Path, where: str, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--data", str(data), "init", "--demo"] if where == "before" else ["init", "--demo", "--data", str(data)]
     status, out, _ = run_main(argv, capsys)
-    assert status == 0 and "5 guides" in out
+    assert status == 0 and "6 guides" in out
     argv = ["--data", str(data), "check"] if where == "before" else ["check", "--data", str(data)]
     status, out, _ = run_main(argv, capsys)
-    assert status == 0 and "5 pages" in out
+    assert status == 0 and "6 pages" in out
 
 
 def test_data_from_the_environment_in_process(data: Path, monkeypatch: pytest.MonkeyPatch,
@@ -268,7 +269,7 @@ def test_reindex_prints_and_keeps_the_history(initialised: Path, capsys: pytest.
         services.close()
     done = commons_cmd("--data", str(initialised), "reindex")
     assert done.returncode == 0, done.stderr
-    assert "5 commits" in done.stdout and "5 pages" in done.stdout
+    assert "6 commits" in done.stdout and "6 pages" in done.stdout
     assert "Traceback" not in done.stderr
     services = opened(initialised)
     try:
@@ -276,7 +277,7 @@ def test_reindex_prints_and_keeps_the_history(initialised: Path, capsys: pytest.
     finally:
         services.close()
     status, out, _ = run_main(["--data", str(initialised), "reindex"], capsys)
-    assert status == 0 and "5 pages" in out
+    assert status == 0 and "6 pages" in out
 
 
 def test_reindex_of_an_empty_commons(initialised: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -292,7 +293,7 @@ def test_check_good_then_lagging_then_good(initialised: Path, tmp_path: Path,
     finally:
         services.close()
     status, out, _ = run_main(["--data", str(initialised), "check"], capsys)
-    assert status == 0 and "5 pages" in out
+    assert status == 0 and "6 pages" in out
 
     head = commit_outside(initialised, tmp_path, "guides/nouveau.md", "# Nouveau\n")
     done = commons_cmd("--data", str(initialised), "check")
@@ -304,4 +305,4 @@ def test_check_good_then_lagging_then_good(initialised: Path, tmp_path: Path,
     assert status == 1 and head in err
     assert run_main(["--data", str(initialised), "reindex"], capsys)[0] == 0
     status, out, _ = run_main(["--data", str(initialised), "check"], capsys)
-    assert status == 0 and "6 pages" in out and head in out
+    assert status == 0 and "7 pages" in out and head in out

@@ -76,7 +76,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     data = tmp_path / "data"
-    assert "5 guides" in commons_cmd(data, "init", "--demo")
+    assert "6 guides" in commons_cmd(data, "init", "--demo")
     commons_cmd(data, "user", "add", "alice", "--role", "contributor", "--password-stdin", input=PASSWORD + "\n")
     token = commons_cmd(data, "user", "token", "alice").strip()
     port = free_port()

@@ -590,11 +590,11 @@ def test_check_reports_a_corrupt_repository(services: Commons) -> None:
 
 
 def test_demo_commons(services: Commons) -> None:
-    assert services.add_demo() == 5
+    assert services.add_demo() == 6  # five guides and the "Guide pratique" template
     assert services.add_demo() == 0
     listed = {p.path: p.title for p in services.pages.list_pages()}
     assert set(listed) == {"home", "ecrire-un-bon-guide", "guides/aide-au-logement",
-                           "guides/rgpd-association", "guides/rsa"}
+                           "guides/rgpd-association", "guides/rsa", "modeles/guide-pratique"}
     assert listed["home"].startswith("Bienvenue")
     assert services.pages.get("home").author == "commons"
     assert services.check() == []

@@ -543,8 +543,12 @@ def test_delete_and_restore_without_csrf_token_change_nothing(app: Flask, client
     assert len(git_log(services)) == 1
 
 
-def test_anonymous_edit_form_redirects_to_login(client: FlaskClient) -> None:
-    response = client.get("/-/edit/guides/x")
+def test_anonymous_edit_form_redirects_to_login(client: FlaskClient, services: Commons) -> None:
+    offered = client.get("/-/edit/guides/x")  # visitors may suggest by default: the form in suggest mode
+    assert offered.status_code == 303 and offered.headers["Location"].startswith("/-/suggest/guides/x")
+    closed = create_app({"data_dir": services.settings.data_dir, "anonymous_suggestions": False})
+    response = closed.test_client().get("/-/edit/guides/x")
+    closed.extensions["commons"].close()
     assert response.status_code == 302
     target = urlsplit(response.headers["Location"])
     assert target.path == "/-/login"
@@ -561,7 +565,8 @@ def test_anonymous_post_is_401(client: FlaskClient, services: Commons) -> None:
 
 def test_reader_cannot_edit(app: Flask, services: Commons) -> None:
     reader = logged_in(app, "rita", "reader")
-    assert reader.get("/-/edit/x").status_code == 403
+    offered = reader.get("/-/edit/x")  # readers may only suggest: the form in suggest mode
+    assert offered.status_code == 303 and offered.headers["Location"].startswith("/-/suggest/x")
     token = csrf_token(reader, "/-/login")
     response = reader.post("/-/edit/x", data={"markdown": "# X\n", "base_rev": "", "csrf_token": token})
     assert response.status_code == 403
@@ -583,7 +588,7 @@ def test_blocked_accounts_session_stops_working(app: Flask, client: FlaskClient,
     assert client.get("/-/edit/x").status_code == 200
     token = csrf_token(client, "/-/edit/x")
     app.extensions["commons"].accounts.set_blocked("alice")
-    assert client.get("/-/edit/x").status_code == 302
+    assert client.get("/-/profile").status_code == 302  # (the edit form would offer a visitor's suggestion)
     response = client.post("/-/edit/x", data={"markdown": "# X\n", "base_rev": "", "csrf_token": token})
     assert response.status_code == 401
     assert git_log(services) == []
@@ -603,7 +608,7 @@ def test_logout_ends_the_session(client: FlaskClient, contributor: str) -> None:
     token = csrf_token(client, "/-/edit/x")
     response = client.post("/-/logout", data={"csrf_token": token})
     assert response.status_code == 303
-    assert client.get("/-/edit/x").status_code == 302
+    assert client.get("/-/profile").status_code == 302
 
 
 # -- accounts ----------------------------------------------------------------------------

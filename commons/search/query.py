@@ -20,6 +20,8 @@ FIELDS = ["title", "title_exact", "headings", "body"]
 _ALIASES = {"tags": ["tag", "étiquette"], "folder": ["dossier"], "title": ["titre"]}
 _WORD = re.compile(r"(?<![\w:*\"-])(\w{3,})(?![\w:*])")
 MAX_QUERY = 500
+SNIPPET_SCAN_CHARS = 20_000  # highlighting re-analyses the stored text: look at its beginning only
+EXACT_COUNT_LIMIT = 1_000
 _STOP = re.compile(
     r"(?<![\w:*-])(?:(?:" + "|".join(sorted(FRENCH_STOPS - ELISIONS, key=len, reverse=True)) + r")(?![\w:*'’])"
     r"|(?:" + "|".join(sorted(ELISIONS)) + r")['’])", re.IGNORECASE)
@@ -127,15 +129,27 @@ def _snippet(hit: Any) -> str:
     return html.escape(body[:200] + ("…" if len(body) > 200 else ""))
 
 
+def _total(results: Any, wanted: int) -> int:
+    """How many pages match: exact when they fit in the page asked for or are few, else Whoosh's estimate.
+
+    Counting every match of a broad query re-runs it over the whole index (~3x the query's cost).
+    """
+    scored = results.scored_length()
+    if scored < wanted:
+        return int(scored)
+    estimate = int(results.estimated_length())
+    return int(len(results)) if estimate <= EXACT_COUNT_LIMIT else estimate
+
+
 def run_query(searcher: Searcher, text: str, limit: int, offset: int) -> Results:
     """Search, rank (BM25F, title and heading hits first), page and annotate the results."""
     query = parse(searcher.schema, text)
     if query is None:
         return Results(text, 0, [], None)
-    results = searcher.search(query, limit=offset + limit, terms=True)
-    results.fragmenter = ContextFragmenter(maxchars=240, surround=60)
+    results = searcher.search(query, limit=offset + limit)
+    results.fragmenter = ContextFragmenter(maxchars=240, surround=60, charlimit=SNIPPET_SCAN_CHARS)
     results.formatter = HtmlFormatter(tagname="mark", between=" … ")
-    total = len(results)
+    total = _total(results, offset + limit)
     hits = [Hit(h["path"], h["title"], _snippet(h), float(h.score or 0), h.get("updated"))
             for h in results[offset: offset + limit]]
     suggestion = suggest(searcher, text) if total < 3 else None

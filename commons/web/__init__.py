@@ -149,11 +149,14 @@ def _register_errors(app: Flask) -> None:
 
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_BINARY_FORMS = frozenset({"files.upload"})
 
 
 def _refuse_invalid_utf8_forms() -> None:
     """Refuse a form whose bytes are not UTF-8 (Werkzeug would keep ``%E9`` or put U+FFFD in the text)."""
     if request.method not in ("POST", "PUT", "PATCH") or request.mimetype not in _FORM_TYPES or is_api():
+        return
+    if request.endpoint in _BINARY_FORMS:  # a file upload: the file's bytes are not text
         return
     raw = request.get_data()  # cached: the form is parsed from it afterwards
     if request.mimetype == _FORM_TYPES[0]:
@@ -199,8 +202,12 @@ def _register_login(app: Flask, services: Commons) -> None:
 
 def register(app: Flask, services: Commons) -> None:
     """Attach extensions, error handlers, template helpers and every blueprint to ``app``."""
-    from commons.web import accounts, admin, api, credits, git, links, pages, search
+    from commons.web import accounts, admin, api, credits, feeds, files, git, links, moves, navigation, pages, search
+    from commons.web.collab_api import bp as collab_api_bp
+    from commons.web.suggestions import bp as suggestions_bp
+    from commons.web.talk import bp as talk_bp
 
+    app.before_request(files.allow_uploads)  # before anything reads the body
     app.before_request(_refuse_invalid_utf8_forms)  # before the CSRF check, which parses the form
     csrf.init_app(app)
     _register_login(app, services)
@@ -215,6 +222,11 @@ def register(app: Flask, services: Commons) -> None:
     app.register_blueprint(search.bp)
     app.register_blueprint(credits.bp)
     app.register_blueprint(links.bp)
+    app.register_blueprint(feeds.bp)
+    for blueprint in (files.bp, files.api_bp, moves.bp, moves.api_bp, navigation.bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (suggestions_bp, talk_bp, collab_api_bp):
+        app.register_blueprint(blueprint)
     git.register(app)
     app.register_blueprint(pages.bp)
     app.after_request(add_security_headers)

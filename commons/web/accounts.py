@@ -6,10 +6,12 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_user, logout_user
 
-from commons.errors import BadRequest, CommonsError, NotFound
+from commons.errors import BadRequest, CommonsError
 from commons.web import WebUser, account, commons, requires, safe_next
+from commons.web.credits import percent, revision_kind, someone
 
 bp = Blueprint("accounts", __name__)
+RECENT = 50  # recent contributions on a profile
 
 
 @bp.route("/-/login", methods=["GET", "POST"])
@@ -136,12 +138,8 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
 
 @bp.get("/-/contributors/<name>")
 def contributor(name: str) -> ResponseReturnValue:
-    """A contributor's profile: what they changed, newest first (also for imported authors)."""
-    services = commons()
-    found = services.accounts.by_name(name)
-    name = found.username if found else name  # /-/contributors/Alice is alice
-    changes = services.history.by_author(name, 100)
-    if found is None and not changes:
-        raise NotFound(f"Aucun contributeur nommé « {name} ».")
-    return render_template("contributor.html", name=name, person=found, changes=changes,
-                           total=services.history.count_by_author(name))
+    """A contributor's profile: pages created, surviving words, edits, thanks, reviews, recent contributions."""
+    found = someone(name)
+    changes = commons().history.by_author(found.name, RECENT)
+    return render_template("contributor.html", name=found.name, person=found.account, profile=found.profile,
+                           joined=found.joined, changes=changes, percent=percent, revision_kind=revision_kind)

@@ -13,10 +13,13 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from commons import paths
+from commons.changes import kind_of
 from commons.errors import BadRequest, NotFound, NotLoggedIn
 from commons.history import Revision
 from commons.pages import identity_for
 from commons.web import commons, csrf, require_edit, requires
+from commons.web.credits import someone
+from commons.web.feeds import change_filter
 from commons.web.openapi import OPENAPI
 
 bp = Blueprint("api", __name__, url_prefix="/-/api/v1")
@@ -112,21 +115,18 @@ def page_history(path: str) -> ResponseReturnValue:
 
 @bp.get("/recent")
 def recent() -> ResponseReturnValue:
-    limit, _ = _limit(50)
-    return jsonify(changes=[_revision_json(r) for r in commons().pages.recent(max(limit, 1))])
+    """Changes newest first; ``folder``, ``author`` and ``kind`` filter them like ``/-/recent``."""
+    limit, offset = _limit(50)
+    changes = commons().pages.recent(max(limit, 1), offset, change_filter(request.args))
+    return jsonify(changes=[{**_revision_json(r), "kind": kind_of(r.op, r.summary)} for r in changes])
 
 
 @bp.get("/contributors/<name>")
 def contributor(name: str) -> ResponseReturnValue:
-    services = commons()
-    found = services.accounts.by_name(name)
-    name = found.username if found else name
-    edits = services.history.count_by_author(name)
-    if found is None and edits == 0:
-        raise NotFound(f"Aucun contributeur nommé « {name} ».")
-    first = services.history.by_author(name, 1)
-    joined = found.created if found else (first[0].date if first else None)
-    return jsonify(name=name, joined=joined.isoformat() if joined else None, contributions={"edits": edits})
+    """``{"name", "joined", "contributions": {"pages_created", "edits", "surviving_tokens", ...}}``; 404 if unknown."""
+    found = someone(name)
+    return jsonify(name=found.name, joined=found.joined.isoformat() if found.joined else None,
+                   contributions=found.profile.as_json())
 
 
 @bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])

@@ -1,4 +1,10 @@
-"""Credits on the web (``/-/credits/<path>``) and in the API (``/-/api/v1/pages/<path>/credits``)."""
+"""Credits on the web and in the API: a page's credits, the whole commons' contributors, thanks.
+
+``/-/credits/<path>`` and ``/-/api/v1/pages/<path>/credits`` (a page),
+``/-/credits`` (everyone, by name), ``POST /-/thanks/<path>?rev=`` (thank
+the author of a revision), and the contributor profile shared by
+``/-/contributors/<name>`` and ``/-/api/v1/contributors/<name>``.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, g, jsonify, render_template, request
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from commons import paths
-from commons.credits import Contributor, Run
-from commons.errors import NotFound, NotLoggedIn
-from commons.history import PageState
-from commons.web import commons, csrf, page_url
+from commons.accounts import Account
+from commons.contributions import Profile
+from commons.credits import KINDS, Contributor, Run
+from commons.credits.follow import RESTORE_PREFIX
+from commons.errors import Conflict, NotFound, NotLoggedIn
+from commons.history import PageState, Revision
+from commons.web import account, commons, csrf, page_url, person, requires, safe_next
 
 bp = Blueprint("credits", __name__)
 api_bp = Blueprint("api", __name__, url_prefix="/-/api/v1")
@@ -22,6 +31,10 @@ csrf.exempt(api_bp)
 
 LICENCE = "CC BY-SA 4.0"
 LICENCE_URL = "https://creativecommons.org/licenses/by-sa/4.0/deed.fr"
+# How each kind of contribution reads in a sentence, with its count ("edit" has its own column).
+KIND_LABELS = {"creation": "a créé la page", "restore": "{} restauration(s)", "review": "{} relecture(s)",
+               "discussion": "{} message(s) de discussion", "import": "{} import(s)",
+               "thanks": "{} remerciement(s) reçu(s)"}
 _BIBTEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$",
                    "#": r"\#", "_": r"\_", "^": r"\^{}", "~": r"\~{}"}
 
@@ -91,12 +104,52 @@ def passages(runs: list[Run], people: list[Contributor]) -> list[Passage]:
     return [Passage(run.text, run.author, numbers.get(run.author, 0) if run.author else 0) for run in runs]
 
 
+def describe(counts: dict[str, int]) -> str:
+    """The contributions other than edits, in words: ``a créé la page, 2 remerciement(s) reçu(s)``."""
+    parts = [KIND_LABELS[kind].format(n) for kind, n in counts.items() if n and kind in KIND_LABELS]
+    parts += [f"{n} {kind}" for kind, n in counts.items() if n and kind not in KINDS]
+    return ", ".join(parts)
+
+
+def revision_kind(revision: Revision) -> str:
+    """What a revision did, in a word: création, modification, restauration, renommage or suppression."""
+    if revision.op == "D":
+        return "suppression"
+    if revision.summary.startswith(RESTORE_PREFIX):
+        return "restauration"
+    return {"A": "création", "R": "renommage"}.get(revision.op, "modification")
+
+
+@dataclass(frozen=True)
+class Someone:
+    """A contributor as their profile shows them: the account if any, and every contribution."""
+
+    name: str
+    account: Account | None
+    profile: Profile
+    joined: datetime | None
+
+
+def someone(name: str) -> Someone:
+    """The contributor called ``name`` (an account, case-insensitive, or an imported author); else :class:`NotFound`."""
+    services = commons()
+    found = services.accounts.by_name(name)
+    name = found.username if found else name  # /-/contributors/Alice is alice
+    profile = services.contributions.person(name)
+    if profile is None:
+        latest = services.history.by_author(name, 1)  # deleting a page is a change, not an edit
+        if found is None and not latest:
+            raise NotFound(f"Aucun contributeur nommé « {name} ».")
+        profile = Profile(name, first=latest[0].date if latest else None)
+    return Someone(name, found, profile, found.created if found else profile.first)
+
+
 @bp.get("/-/credits/<path:path>")
 def page_credits(path: str) -> ResponseReturnValue:
     """Who wrote how much of the page, who else contributed, who wrote which passage, how to cite it."""
     services = commons()
     state = _state(path)
-    summary = services.credits.summary(state.path)
+    summary = services.contributions.page(state.path)
     credits, people = summary.credits, summary.contributors
     writers = [p for p in people if p.tokens]
     url = request.url_root.rstrip("/") + page_url(state.path)
@@ -104,13 +157,52 @@ def page_credits(path: str) -> ResponseReturnValue:
     return render_template(
         "credits.html", state=state, credits=credits, people=people, url=url, plain=plain, bibtex=bibtex,
         passages=passages(services.credits.attribution(state.path), writers), percent=percent,
-        width_class=width_class, licence=LICENCE, licence_url=LICENCE_URL)
+        width_class=width_class, licence=LICENCE, licence_url=LICENCE_URL, describe=describe)
+
+
+@bp.get("/-/credits")
+def commons_credits() -> ResponseReturnValue:
+    """Everyone who contributed to the commons, by name (like an All Contributors table; no ranking)."""
+    services = commons()
+    people = sorted(services.contributions.everyone(), key=lambda p: (paths.fold(person(p.name)), p.name))
+    return render_template("commons_credits.html", people=people, total=services.credits.total_tokens(),
+                           percent=percent)
+
+
+@bp.post("/-/thanks/<path:path>")
+@requires("reader")
+def thank(path: str) -> ResponseReturnValue:
+    """Thank the author of revision ``rev`` of the page, then go back where the button was (303)."""
+    me = account()
+    assert me is not None
+    path = paths.validate_path(path)
+    rev = request.args.get("rev") or request.form.get("rev", "")
+    back = safe_next(request.form.get("next")) if request.form.get("next") else url_for("pages.history", path=path)
+    try:
+        done = commons().thanks.thank(me, path, rev)
+    except Conflict as exc:  # thanked already: nothing changes, and the reader is told so
+        flash(exc.message)
+        return redirect(back, 303)
+    flash(f"Merci transmis à {person(done.author)} pour sa révision {done.rev[:7]}.")
+    return redirect(back, 303)
+
+
+@bp.app_template_global()
+def thanked(path: str) -> set[str]:
+    """The revisions of page ``path`` the logged-in reader already thanked (read once per request)."""
+    me = account()
+    if me is None:
+        return set()
+    cache: dict[str, set[str]] = g.setdefault("thanked", {})
+    if path not in cache:
+        cache[path] = commons().thanks.given(me.id, path)
+    return cache[path]
 
 
 @api_bp.get("/pages/<path:path>/credits")
 def page_credits_api(path: str) -> ResponseReturnValue:
     """``{"rev", "authors": [{"name", "share", "tokens"}], "contributions": [{"name", "kind", "count"}]}``."""
-    summary = commons().credits.summary(_state(path).path)
+    summary = commons().contributions.page(_state(path).path)
     credits = summary.credits
     body: dict[str, Any] = {
         "path": credits.path,

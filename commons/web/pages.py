@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from commons import paths
+from commons import paths, sections
 from commons.diffs import diff_texts
 from commons.errors import BadRequest, CommonsError, Conflict, NotFound
-from commons.pages import identity_for
+from commons.pages import clean_rev, identity_for
 from commons.web import commons, page_url, require_edit, requires
+from commons.web.feeds import change_filter
+from commons.web.navigation import starting_text
+from commons.web.suggestions import may_edit, may_suggest
 
 bp = Blueprint("pages", __name__)
 
@@ -41,10 +46,16 @@ def view(path: str) -> ResponseReturnValue:
     except NotFound as exc:
         if rev:
             raise
+        if moved_to := service.redirect(path):  # renamed: the old address follows the page
+            return redirect(page_url(moved_to), 301)
         return render_template("missing.html", path=path, message=exc.message), 404
     current = service.state(path)
     old = rev is not None and (current is None or current.rev != page.rev)
-    return render_template("page.html", page=page, rendered=service.render(page), old=old, current=current)
+    rendered = service.render(page)
+    if not old:
+        rendered = replace(rendered, html=sections.add_edit_links(
+            rendered.html, page.markdown, lambda n: url_for("pages.edit", path=path, section=n)))
+    return render_template("page.html", page=page, rendered=rendered, old=old, current=current)
 
 
 def folder(prefix: str) -> ResponseReturnValue:
@@ -62,8 +73,14 @@ def all_pages() -> ResponseReturnValue:
 
 @bp.get("/-/recent")
 def recent() -> ResponseReturnValue:
-    limit = min(_int_arg("limit", 100), 500)
-    return render_template("recent.html", changes=commons().pages.recent(limit))
+    """Changes newest first, filtered by folder, contributor and kind (``?folder=&author=&kind=``), paginated."""
+    where = change_filter(request.args)
+    size = max(1, min(_int_arg("limit", 100), 200))
+    number = max(1, _int_arg("page", 1))
+    changes = commons().pages.recent(size + 1, (number - 1) * size, where)
+    params = {**where.params(), **({"limit": str(size)} if "limit" in request.args else {})}
+    return render_template("recent.html", changes=changes[:size], more=len(changes) > size, number=number,
+                           where=where, params=params)
 
 
 @bp.get("/-/new")
@@ -77,27 +94,31 @@ def new_page() -> ResponseReturnValue:
 
 
 @bp.route("/-/edit/<path:path>", methods=["GET", "POST"])
-@requires("contributor")
 def edit(path: str) -> ResponseReturnValue:
-    """The edit form (GET) and the save (POST). A stale base revision answers 409 with both texts."""
+    """The edit form (GET) and the save (POST). A stale base revision answers 409 with both texts.
+
+    Who may not edit the page directly but may suggest (protected page, reader, visitor) gets the suggest form.
+    """
     path = paths.validate_path(path)
+    if request.method == "GET" and not may_edit(path) and may_suggest():
+        return redirect(url_for("suggestions.suggest_form", path=path, title=request.args.get("title"),
+                                modele=request.args.get("modele")), 303)
     editor = require_edit(path)
     service = commons().pages
     if request.method == "GET":
-        state = service.state(path)
-        if state is None:
-            title = (request.args.get("title") or "").rsplit("/", 1)[-1].strip() or paths.readable_name(path)
-            return render_template("edit.html", path=path, markdown=f"# {title}\n\n", base_rev="", creating=True)
-        page = service.get(path)
-        return render_template("edit.html", path=path, markdown=page.markdown, base_rev=page.rev, creating=False)
+        return _edit_form(path)
     markdown = request.form.get("markdown", "")
     summary = request.form.get("summary", "")
     base_rev = request.form.get("base_rev") or None
+    section = _section_arg(request.form.get("section"))
     form = {"path": path, "markdown": markdown, "summary": summary, "base_rev": base_rev or "",
-            "creating": base_rev is None}
+            "creating": base_rev is None, "section": section}
     try:
         if "preview" in request.form:
             return render_template("edit.html", preview=service.preview(markdown, path), **form)
+        if section is not None:  # from here on the whole page is at stake (a conflict shows all of it)
+            markdown, summary = _spliced(path, base_rev, section, markdown, summary)
+            form.update(markdown=markdown, section=None)
         result = service.save(path, markdown, summary, base_rev, identity_for(editor.username))
     except Conflict as exc:
         current_text = exc.extra.get("current_markdown", "")
@@ -117,6 +138,48 @@ def edit(path: str) -> ResponseReturnValue:
     return redirect(page_url(result.path), 303)
 
 
+def _section_arg(value: str | None) -> int | None:
+    """The section number of an edit (``section=N``): ``None`` for the whole page, 404 if not a number."""
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or len(value) > 6:
+        raise NotFound(f"Section introuvable : « {value[:20]} ».")
+    return int(value)
+
+
+def _edit_form(path: str) -> ResponseReturnValue:
+    """The form for a new page, a whole page, or one section of it (``?section=N``, 404 when out of range)."""
+    service = commons().pages
+    section = _section_arg(request.args.get("section"))
+    if service.state(path) is None:
+        if section is not None:
+            raise NotFound(f"La page « {path} » n'existe pas : elle n'a pas de section à modifier.")
+        title = (request.args.get("title") or "").rsplit("/", 1)[-1].strip() or paths.readable_name(path)
+        return render_template("edit.html", path=path, markdown=starting_text(path, title), base_rev="",
+                               creating=True, title=title)
+    page = service.get(path)
+    if section is None:
+        return render_template("edit.html", path=path, markdown=page.markdown, base_rev=page.rev, creating=False)
+    return render_template("edit.html", path=path, markdown=sections.section_text(page.markdown, section),
+                           base_rev=page.rev, creating=False, section=section,
+                           section_title=sections.section_title(page.markdown, section))
+
+
+def _spliced(path: str, base_rev: str | None, number: int, text: str, summary: str) -> tuple[str, str]:
+    """The page as it was at ``base_rev`` with section ``number`` replaced by ``text``, and the summary to save.
+
+    Splicing into the base revision (not the current text) lets the save merge
+    it three-way with whatever others changed since, like a whole-page edit.
+    """
+    base = clean_rev(base_rev)
+    if base is None:
+        raise BadRequest("Il manque la révision de base : rechargez la section et recommencez.")
+    original = commons().pages.get(path, base).markdown
+    title = sections.section_title(original, number)
+    default = f"Modification de la section « {title[:200]} »" if title else "Modification de l'introduction"
+    return sections.splice(original, number, text), summary.strip() or default
+
+
 @bp.route("/-/delete/<path:path>", methods=["GET", "POST"])
 @requires("contributor")
 def delete(path: str) -> ResponseReturnValue:
@@ -134,6 +197,8 @@ def delete(path: str) -> ResponseReturnValue:
 @bp.get("/-/history/<path:path>")
 def history(path: str) -> ResponseReturnValue:
     service = commons().pages
+    if not service.exists(path) and (moved_to := service.redirect(path)):
+        return redirect(url_for("pages.history", path=moved_to), 301)
     size = service.settings.history_page_size
     number = max(1, _int_arg("page", 1))
     revisions, total = service.revisions(path, size, (number - 1) * size)
@@ -156,7 +221,7 @@ def diff(path: str) -> ResponseReturnValue:
     resolved = service.store.resolve(to)
     if resolved is None:
         raise NotFound(f"Révision inconnue : {to[:40]}")
-    revision = service.history.revision(path, resolved)
+    revision = service.history.lineage_revision(path, resolved)  # also under the page's former names
     start = request.args.get("from") or (revision.parent if revision and revision.parent else "")
     if not start:
         raise BadRequest("Précisez la révision de départ (from).")

@@ -64,10 +64,13 @@ def register_limits(app: Flask, storage_uri: str, enabled: bool) -> Limiter:
           error_message="Trop d'échecs de connexion pour ce compte : réessayez dans quelques minutes.")
     limit("accounts.register", "10 per hour", methods=["POST"],
           error_message="Trop de créations de compte depuis cette adresse : réessayez plus tard.")
-    for endpoint in ("pages.edit", "pages.delete", "pages.restore"):
+    for endpoint in ("pages.edit", "pages.delete", "pages.restore", "moves.move", "files.upload",
+                     "suggestions.suggest", "suggestions.accept", "suggestions.decline", "talk.post"):
         limit(endpoint, "30 per minute; 600 per day", methods=["POST"], key_func=_who,
               error_message="Trop d'enregistrements d'affilée : attendez un instant.")
-    for endpoint in ("api.put_page", "api.delete_page"):
+    for endpoint in ("api.put_page", "api.delete_page", "moves_api.move_api", "files_api.put_file",
+                     "collab_api.create_suggestion", "collab_api.accept_suggestion", "collab_api.decline_suggestion",
+                     "collab_api.post_talk"):
         limit(endpoint, "120 per minute", key_func=_who,
               error_message="Trop de requêtes d'écriture avec ce compte : attendez un instant.")
     return limiter
