@@ -26,7 +26,8 @@ from commons.config import Settings
 from commons.diffs import Diff, diff_texts
 from commons.errors import BadRequest, Conflict, NotFound, TooLarge, Unavailable
 from commons.history import HistoryStore, PageState, Revision
-from commons.storage import GitStore, Identity, StaleHead, merge_texts
+from commons.merging import merge_texts
+from commons.storage import GitStore, Identity, StaleHead
 from commons.sync import Progress, sync_history
 
 log = logging.getLogger(__name__)

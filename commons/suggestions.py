@@ -29,8 +29,9 @@ from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 from commons import paths
 from commons.accounts import Base
 from commons.errors import BadRequest, Conflict, NotFound, NotLoggedIn, Unavailable
+from commons.merging import merge_texts
 from commons.pages import EMAIL_DOMAIN, PageService, SaveResult, clean_rev, clean_summary, clean_text, identity_for
-from commons.storage import GitStore, merge_texts
+from commons.storage import GitStore
 
 log = logging.getLogger(__name__)
 
