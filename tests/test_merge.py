@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import subprocess
 import threading
 
@@ -12,7 +14,7 @@ from flask.testing import FlaskClient
 from commons.errors import BadRequest, Conflict
 from commons.pages import identity_for
 from commons.services import Commons
-from tests.conftest import save
+from tests.conftest import PASSWORD, csrf_token, save
 
 ALICE, BOB = identity_for("alice"), identity_for("bob")
 BASE = "# Guide\n\nun\ndeux\ntrois\nquatre\ncinq\nsix\n"
@@ -125,3 +127,24 @@ def test_twelve_threads_appending_to_four_pages_lose_nothing(services: Commons) 
         assert line + "\n" in services.pages.get(path).markdown
     clean, said = services.store.fsck()
     assert clean, said
+
+
+def test_text_survives_an_expired_session(app: Flask, client: FlaskClient, contributor: str) -> None:
+    services: Commons = app.extensions["commons"]
+    base = services.pages.save("guide", BASE, "base", None, BOB).rev
+    token = csrf_token(client, "/-/edit/guide")
+    client.delete_cookie("session")  # the session expired while the user was typing
+    typed = edit(BASE, "deux", "deux, mon long paragraphe")
+    refused = client.post("/-/edit/guide", data={"markdown": typed, "summary": "mon résumé", "base_rev": base,
+                                                  "csrf_token": token})
+    assert refused.status_code == 401
+    page = refused.get_data(as_text=True)
+    assert "mon long paragraphe" in page and "Connectez-vous" in page
+    login_form = {name: value for name, value in re.findall(r'name="([a-z_]+)" value="([^"]*)"', page)}
+    login_form.update({"username": "alice", "password": PASSWORD})
+    back = client.post("/-/login", data={k: html.unescape(v) for k, v in login_form.items()})
+    assert back.status_code == 200
+    assert "mon long paragraphe" in back.get_data(as_text=True) and services.pages.state("guide").rev == base  # type: ignore[union-attr]
+    saved = save(client, "guide", typed, base_rev=base)
+    assert saved.status_code == 303  # type: ignore[attr-defined]
+    assert "mon long paragraphe" in services.pages.get("guide").markdown

@@ -112,6 +112,27 @@ def safe_next(target: str | None) -> str:
     return target if not parts.scheme and not parts.netloc else "/"
 
 
+def _pending_edit() -> dict[str, str] | None:
+    """The text of an edit form whose save was refused for an expired session or token, to give back."""
+    if request.method != "POST" or request.endpoint != "pages.edit" or "markdown" not in request.form:
+        return None
+    return {"path": str((request.view_args or {}).get("path", "")), "markdown": request.form.get("markdown", ""),
+            "summary": request.form.get("summary", ""), "base_rev": request.form.get("base_rev", "")}
+
+
+def _keep_typed_text(pending: dict[str, str]) -> ResponseReturnValue:
+    """Nothing typed is lost: log in again (the text rides along) or, if logged in, the form comes back."""
+    if current_user.is_authenticated:
+        return render_template("edit.html", path=pending["path"], markdown=pending["markdown"],
+                               summary=pending["summary"], base_rev=pending["base_rev"],
+                               creating=not pending["base_rev"],
+                               error="Le formulaire avait expiré (jeton CSRF) : votre texte est conservé, "
+                                     "enregistrez à nouveau."), 400
+    return render_template("login.html", next=f"/-/edit/{pending['path']}", pending=pending,
+                           error="Connectez-vous pour enregistrer (votre session a peut-être expiré) : "
+                                 "votre texte est conservé."), 401
+
+
 def _error_response(status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> ResponseReturnValue:
     if is_api():
         body: dict[str, Any] = {"error": {"code": code, "message": message}}
@@ -123,6 +144,9 @@ def _error_response(status: int, code: str, message: str, extra: dict[str, Any] 
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(CommonsError)
     def domain_error(exc: CommonsError) -> ResponseReturnValue:
+        pending = _pending_edit() if isinstance(exc, NotLoggedIn) else None
+        if pending is not None:
+            return _keep_typed_text(pending)
         if isinstance(exc, NotLoggedIn) and not is_api() and request.method == "GET":
             return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
         if exc.status >= 500:
@@ -131,6 +155,9 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> ResponseReturnValue:
+        pending = _pending_edit()
+        if pending is not None:
+            return _keep_typed_text(pending)
         return _error_response(400, "csrf", "Formulaire expiré ou invalide (jeton CSRF) : rechargez la page "
                                              "et réessayez ; rien n'a été modifié.")
 

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_user, logout_user
 
+from commons import paths
 from commons.errors import BadRequest, CommonsError
 from commons.web import WebUser, account, commons, requires, safe_next
 from commons.web.credits import percent, revision_kind, someone
@@ -26,7 +27,19 @@ def login() -> ResponseReturnValue:
                                error="Nom d'utilisateur ou mot de passe incorrect (ou compte bloqué)."), 401
     session.clear()  # a fresh session on login
     login_user(WebUser(found), remember=bool(request.form.get("remember")))
+    if "pending_markdown" in request.form and next_url.startswith("/-/edit/"):
+        return _resume_edit(next_url[len("/-/edit/"):])
     return redirect(next_url, 303)
+
+
+def _resume_edit(path: str) -> ResponseReturnValue:
+    """After a login that interrupted a save, show the edit form again with the text that was typed."""
+    base_rev = request.form.get("pending_base_rev", "")
+    flash("Vous êtes reconnecté·e : votre texte est revenu, vérifiez-le puis enregistrez.")
+    return render_template("edit.html", path=paths.validate_path(path),
+                           markdown=request.form.get("pending_markdown", ""),
+                           summary=request.form.get("pending_summary", ""), base_rev=base_rev,
+                           creating=not base_rev)
 
 
 @bp.post("/-/logout")
