@@ -12,14 +12,14 @@ page's new one until a page exists again at the old name.
 from __future__ import annotations
 
 import sqlite3
-import threading
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 from commons.changes import ChangeFilter
+from commons.sqlite import LocalDatabase
 
 SCHEMA_VERSION = "2"
 MAX_MOVES = 100  # renames followed back through a page's history, and redirects followed forward
@@ -101,47 +101,27 @@ class PageState:
     size: int
 
 
+def _prepare(conn: sqlite3.Connection) -> None:
+    conn.executescript(_SCHEMA)
+
+
 class HistoryStore:
     """Per-page revisions and current page states, in one SQLite file."""
 
     def __init__(self, db_file: Path) -> None:
         self.db_file = Path(db_file)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._database = LocalDatabase(self.db_file, _prepare)
 
     def _db(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            self.db_file.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.db_file, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
+        return self._database.connection()
 
     def close(self) -> None:
         """Close every connection this store opened."""
-        with self._all_lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
+        self._database.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``)."""
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        return self._database.transaction()
 
     # -- the commit reflected --------------------------------------------------------
 

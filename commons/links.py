@@ -18,10 +18,9 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Callable
 from commons import markup, paths
 from commons.errors import InvalidPath
 from commons.history import HistoryStore
+from commons.sqlite import LocalDatabase
 from commons.storage import GitStore
 
 if TYPE_CHECKING:
@@ -200,41 +200,18 @@ class LinkStore:
     def __init__(self, db_file: Path, history: HistoryStore) -> None:
         self.db_file = Path(db_file)
         self.history = history
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._database = LocalDatabase(self.db_file, _prepare)
 
     def _db(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            self.db_file.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.db_file, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            _prepare(conn)
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
+        return self._database.connection()
 
     def close(self) -> None:
         """Close every connection this store opened."""
-        with self._all_lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
+        self._database.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``)."""
+        return self._database.transaction()
 
     # -- following git -------------------------------------------------------------------
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
@@ -32,6 +31,7 @@ from commons.credits.models import (
 )
 from commons.credits.tokens import tokens_of
 from commons.errors import NotFound
+from commons.sqlite import LocalDatabase
 from commons.storage import GitStore
 
 log = logging.getLogger(__name__)
@@ -54,51 +54,32 @@ _ONE = (
 )
 
 
+def _prepare(conn: sqlite3.Connection) -> None:
+    try:
+        conn.executescript(SCHEMA)
+    except sqlite3.OperationalError:  # tables of another schema version: the next catch-up rebuilds
+        log.warning("credits store has another schema: it will be rebuilt")
+
+
 class CreditStore:
     """Word-level attribution of every page, in one SQLite file, following the branch."""
 
     def __init__(self, db_file: Path) -> None:
         self.db_file = Path(db_file)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._database = LocalDatabase(self.db_file, _prepare)
 
     # -- connections -------------------------------------------------------------------
 
     def _db(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            self.db_file.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.db_file, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            try:
-                conn.executescript(SCHEMA)
-            except sqlite3.OperationalError:  # tables of another schema version: the next catch-up rebuilds
-                log.warning("credits store %s has another schema: it will be rebuilt", self.db_file)
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
+        return self._database.connection()
 
     def close(self) -> None:
         """Close every connection this store opened."""
-        with self._all_lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
+        self._database.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``)."""
+        return self._database.transaction()
 
     # -- following git -------------------------------------------------------------------
 
