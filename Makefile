@@ -4,7 +4,7 @@ VENV ?= .venv
 DATA ?= commons-data
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-test lint security bench clean
+.PHONY: run test install install-test lint security bench clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ lint: install-test
 security: install-test
 	$(BIN)/bandit -q -r commons -ll
 	-timeout 120 $(BIN)/pip-audit --skip-editable --progress-spinner off
+
+# Extract the interface strings, update both catalogues, compile them (the .mo files are committed).
+translations: install-test
+	$(BIN)/pybabel extract --quiet --no-location -F babel.cfg -k _l -o commons/translations/messages.pot .
+	$(BIN)/pybabel update --quiet -i commons/translations/messages.pot -d commons/translations
+	$(BIN)/pybabel compile --quiet -d commons/translations
 
 bench: install-test
 	$(BIN)/python benchmarks/run.py

@@ -46,6 +46,7 @@ class UserRow(Base):
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locale: Mapped[str | None] = mapped_column(String(8), nullable=True)  # interface language chosen
 
 
 class TokenRow(Base):
@@ -71,6 +72,7 @@ class Account:
     approved: bool = True
     erased: bool = False
     session_epoch: int = 0
+    locale: str | None = None
 
     @property
     def active(self) -> bool:
@@ -92,7 +94,7 @@ class TokenInfo:
 
 def _account(row: UserRow) -> Account:
     return Account(row.id, row.username, row.display_name, row.role, bool(row.blocked), _utc(row.created),
-                   bool(row.approved), bool(row.erased), int(row.session_epoch or 0))
+                   bool(row.approved), bool(row.erased), int(row.session_epoch or 0), row.locale)
 
 
 def _utc(when: datetime) -> datetime:
@@ -239,6 +241,10 @@ class AccountService:
     def rename(self, username: str, display_name: object) -> Account:
         """Change the name shown for an account (commits keep the username: no history is rewritten)."""
         return self._update(username, display_name=clean_display_name(display_name, username))
+
+    def set_locale(self, username: str, locale: str | None) -> Account:
+        """Remember the interface language an account chose (``None``: follow the browser)."""
+        return self._update(username, locale=locale)
 
     def end_sessions(self, user_id: int) -> None:
         """Invalidate every session cookie of the account (logout ends them everywhere)."""

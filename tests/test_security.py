@@ -60,6 +60,7 @@ ACCESS: dict[str, dict[str, str]] = {
     "moves.move": {"GET": "contributor", "POST": "contributor"}, "moves_api.move_api": {"POST": "contributor"},
     "files.serve": {"GET": "anonymous"}, "files.upload": {"POST": "contributor"},
     "files_api.put_file": {"PUT": "contributor"},
+    "i18n.choose_language": {"POST": "anonymous"},
 }
 # Routes owned by other rooms, checked by their own tests; listed so that a new route cannot slip through.
 ELSEWHERE_PREFIXES = ("credits.", "git.", "links.", "api.unknown", "talk.", "review.", "feeds.")
@@ -94,6 +95,7 @@ URLS = {
     "moves.move": "/-/move/autre", "moves_api.move_api": "/-/api/v1/pages/autre/move",
     "files.serve": "/-/files/guide/absent.png", "files.upload": "/-/upload/guide",
     "files_api.put_file": "/-/api/v1/pages/guide/files/plan.png",
+    "i18n.choose_language": "/-/lang",
 }
 
 

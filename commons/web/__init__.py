@@ -239,6 +239,9 @@ def register(app: Flask, services: Commons) -> None:
     csrf.init_app(app)
     _register_login(app, services)
     _register_errors(app)
+    from commons.web.i18n import register_i18n
+
+    register_i18n(app)
     app.jinja_env.globals.update(page_url=page_url, current_account=account, site_name=services.settings.site_name,
                                  role_labels=ROLE_LABELS)
     app.jinja_env.filters["person"] = person

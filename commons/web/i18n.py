@@ -1,0 +1,65 @@
+"""Interface languages (Flask-Babel): French by default, English on request.
+
+The language comes from the account's choice, else the visitor's choice kept
+in the session, else the browser's ``Accept-Language``, else French. Content
+pages stay in the language they were written in: only the interface changes.
+Message ids are the French strings (French is the commons' first language);
+``commons/translations/<lang>/LC_MESSAGES/messages.po`` holds the catalogues.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Flask, redirect, request, session
+from flask.typing import ResponseReturnValue
+from flask_babel import Babel, get_locale
+
+from commons.web import account, commons, safe_next
+
+LANGUAGES = {"fr": "Français", "en": "English"}
+DEFAULT_LANGUAGE = "fr"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+bp = Blueprint("i18n", __name__)
+babel = Babel()
+
+
+def select_language() -> str:
+    """The interface language of this request."""
+    who = account()
+    if who is not None and who.locale in LANGUAGES:
+        return who.locale
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE
+
+
+def current_language() -> str:
+    """The language code used to render this request (``fr`` or ``en``)."""
+    return str(get_locale() or DEFAULT_LANGUAGE)
+
+
+@bp.post("/-/lang")
+def choose_language() -> ResponseReturnValue:
+    """The footer's language switch: remembered in the session, and on the account when logged in."""
+    lang = request.form.get("lang", "")
+    chosen = lang if lang in LANGUAGES else None
+    if chosen is None:
+        session.pop("lang", None)
+    else:
+        session["lang"] = chosen
+    who = account()
+    if who is not None:
+        commons().accounts.set_locale(who.username, chosen)
+    return redirect(safe_next(request.form.get("next")))
+
+
+def register_i18n(app: Flask) -> None:
+    """Attach Flask-Babel and the language switch to ``app``."""
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT_LANGUAGE
+    babel.init_app(app, locale_selector=select_language)
+    app.jinja_env.globals.update(languages=LANGUAGES, current_language=current_language)
+    app.register_blueprint(bp)
