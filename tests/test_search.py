@@ -190,3 +190,69 @@ def app_client(filled: Commons) -> FlaskClient:
     app = create_app({"data_dir": filled.settings.data_dir})
     yield app.test_client()
     app.extensions["commons"].close()
+
+
+def test_prefix_finds_words_whose_stem_is_shorter(filled: Commons) -> None:
+    # « logement » is indexed as the stem « log »: the prefix is matched on the unstemmed words
+    assert paths_of(filled, "logem*") == ["guides/logement-social"]
+    assert "<mark>logement</mark>" in filled.search.search("logem*").hits[0].snippet
+
+
+def test_snippet_marks_every_form_and_not_excluded_words(filled: Commons) -> None:
+    hit = filled.search.search("logements sociaux -rsa").hits[0]
+    assert hit.path == "guides/logement-social"
+    assert "<mark>logements</mark> <mark>sociaux</mark>" in hit.snippet
+    assert "<mark>social</mark>" in hit.snippet  # same stem as « sociaux »
+    assert "<mark>commission</mark>" not in hit.snippet
+    phrase = filled.search.search('"protection de l\'enfance"').hits[0].snippet
+    assert "<mark>protection</mark> de l'<mark>enfance</mark>" in phrase.replace("&#x27;", "'")
+
+
+def test_snippet_of_a_long_page_shows_the_passage_with_the_word(services: Commons) -> None:
+    filler = "Texte sans rapport <b>gras</b> & suite. " * 200
+    services.pages.save("guides/long", f"# Long\n\n{filler}\n\nLe mot rarissime est ici.\n", "", None, ALICE)
+    snippet = services.search.search("rarissime").hits[0].snippet
+    assert "<mark>rarissime</mark>" in snippet and snippet.startswith("… ")
+    assert len(snippet) < 600 and "<b>" not in snippet
+
+
+def test_totals_are_exact_for_few_matches_and_pages_do_not_overlap(services: Commons) -> None:
+    for i in range(25):
+        services.pages.save(f"notes/n{i}", f"# Note {i}\n\nUne quittance numéro {i}.\n", "", None, ALICE)
+    first, second = services.search.search("quittance", limit=10), services.search.search("quittance", 10, 10)
+    assert first.total == second.total == 25
+    assert len(first.hits) == len(second.hits) == 10
+    assert not {h.path for h in first.hits} & {h.path for h in second.hits}
+
+
+def test_saves_keep_the_number_of_segments_bounded(services: Commons) -> None:
+    from commons.search.index import MERGE_FANOUT
+
+    for i in range(3 * MERGE_FANOUT):
+        services.pages.save(f"notes/s{i}", f"# Segment {i}\n\nTexte {i} du registre.\n", "", None, ALICE)
+        assert services.search.segment_count() < 2 * MERGE_FANOUT
+    assert services.search.search("registre", limit=100).total == 3 * MERGE_FANOUT
+    rev = services.pages.state("notes/s0").rev  # type: ignore[union-attr]
+    services.pages.save("notes/s0", "# Segment 0\n\nAutre chose.\n", "", rev, ALICE)
+    assert services.search.search("registre", limit=100).total == 3 * MERGE_FANOUT - 1
+
+
+def test_misspelt_word_gets_a_suggestion_quickly(filled: Commons) -> None:
+    results = filled.search.search("logemnet")
+    assert results.total == 0 and results.suggestion == "logement"
+
+
+def test_concurrent_searches_share_a_few_searchers_and_see_new_saves(filled: Commons) -> None:
+    """Eight threads searching at once get right answers from at most two open searchers (memory per worker)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = paths_of(filled, "médiation")
+    assert expected
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: paths_of(filled, "mediation"), range(40)))
+    assert all(answer == expected for answer in answers)
+    assert 1 <= len(filled.search._idle) <= 2
+    filled.pages.save("nouveau", "# Nouveau\n\nUne médiation de quartier.\n", "x", None, identity_for("lea"))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: paths_of(filled, "mediation"), range(8)))
+    assert all("nouveau" in answer for answer in answers)  # no searcher lent out is stale

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from whoosh.analysis import Analyzer, CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
@@ -42,14 +43,33 @@ def _analyzers() -> dict[str, Analyzer]:
     return {"stemmed": stemmed, "exact": base | stop | fold, "words": base | fold, "vocab": base | _VocabularyFilter()}
 
 
+@lru_cache(maxsize=1)
+def _stemmer() -> Analyzer:
+    return _analyzers()["stemmed"]
+
+
+@lru_cache(maxsize=200_000)
+def stem_word(word: str) -> str | None:
+    """A word as the ``content`` field indexes it (folded, stemmed), or ``None`` for a stop word."""
+    for token in _stemmer()(word):
+        return str(token.text)
+    return None
+
+
 def make_schema() -> Schema:
+    """Fields: ``content`` (title and text) finds the pages; title and headings only add to the score.
+
+    ``body`` is only stored (for snippets): searching one field instead of four
+    scores each matching page once.
+    """
     a = _analyzers()
     return Schema(
         path=ID(unique=True, stored=True),
         title=TEXT(analyzer=a["stemmed"], stored=True, field_boost=3.0),
         title_exact=TEXT(analyzer=a["exact"], field_boost=4.0),
         headings=TEXT(analyzer=a["stemmed"], field_boost=2.0),
-        body=TEXT(analyzer=a["stemmed"], stored=True),
+        content=TEXT(analyzer=a["stemmed"]),
+        body=STORED,
         spell=TEXT(analyzer=a["words"], phrase=False),
         vocab=TEXT(analyzer=a["vocab"], phrase=False),
         tags=KEYWORD(commas=True, lowercase=True, scorable=True, stored=True),

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from whoosh import index as whoosh_index
 from whoosh.index import LockError
+from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 from whoosh.writing import CLEAR
 
@@ -29,26 +30,59 @@ from commons import paths
 from commons.errors import Unavailable
 from commons.history import HistoryStore, PageState
 from commons.search.analysis import document_text, folders, make_schema
-from commons.search.query import Results, run_query
+from commons.search.query import Results, naive_utc, run_query
 from commons.storage import GitStore
+from commons.sync import Pending
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: one "content" field to search, body only stored
+
+
+MERGE_FANOUT = 8  # segments of one size class merged together
+MERGE_MAX_DOCS = 2048  # on a save, never merge segments this big (commons reindex rebuilds everything)
+
+
+def _tier(segment: Any) -> int:
+    return max(0, int(segment.doc_count_all())).bit_length() // 3  # size classes of powers of 8 documents
+
+
+def merge_tiers(writer: Any, segments: list[Any]) -> list[Any]:
+    """Whoosh merge policy for saves: merge the smallest size class once it holds ``MERGE_FANOUT`` segments.
+
+    Whoosh's default (MERGE_SMALL) sometimes folds every segment into one, a save
+    of several seconds. Here a save merges at most a few hundred documents, except
+    once every few thousand saves; a reindex starts again from one segment per process.
+    """
+    tiers: dict[int, list[Any]] = {}
+    for segment in segments:
+        if segment.doc_count_all() < MERGE_MAX_DOCS:
+            tiers.setdefault(_tier(segment), []).append(segment)
+    full = [group for _, group in sorted(tiers.items()) if len(group) >= MERGE_FANOUT]
+    if not full:
+        return segments
+    for segment in full[0]:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    return [s for s in segments if s not in full[0]]
 
 
 class SearchIndex:
     """A Whoosh index of the current pages, following the branch."""
 
-    def __init__(self, index_dir: Path, history: HistoryStore, procs: int = 0) -> None:
+    def __init__(self, index_dir: Path, history: HistoryStore, procs: int = 0, searchers: int = 2) -> None:
         self.index_dir = Path(index_dir)
         self.history = history
         self.procs = procs or min(2, os.cpu_count() or 1)
         self._ix: Any = None
         self._ix_lock = threading.Lock()
-        self._local = threading.local()
-        self._searchers: list[Searcher] = []
+        # A few searchers per process, lent to one request at a time: each costs ~80 MiB of caches at
+        # 10,000 pages, so one per thread (4 threads x 2 workers) would pass the 300 MB budget per worker.
+        self._slots = threading.BoundedSemaphore(max(1, searchers))
+        self._idle: list[Searcher] = []
+        self._idle_lock = threading.Lock()
 
     # -- the index and the commit it reflects --------------------------------------------
 
@@ -89,33 +123,40 @@ class SearchIndex:
         except (OSError, IndexError):
             return None
 
+    def segment_count(self) -> int:
+        """How many segments the index has (each one is searched; saves add one, merges remove some)."""
+        return len(self._index()._segments())
+
     def close(self) -> None:
-        for searcher in self._searchers:
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for searcher in idle:
             searcher.close()
-        self._searchers = []
-        self._local = threading.local()
         if self._ix is not None:
             self._ix.close()
             self._ix = None
 
     # -- following git -------------------------------------------------------------------
 
-    def catch_up(self, store: GitStore, head: str, progress: Progress | None = None, rebuild: bool = False) -> None:
+    def catch_up(self, store: GitStore, head: str, progress: Progress | None = None, rebuild: bool = False,
+                 pending: Pending | None = None) -> None:
         """Index the pages changed between the reflected commit and ``head`` (all pages on rebuild).
 
-        The caller holds the commons' write lock, so there is one writer at a time.
+        ``pending``, the commits the caller already read from git, saves a ``merge-base`` and a
+        ``log`` when it starts at the reflected commit. The caller holds the commons' write lock,
+        so there is one writer at a time.
         """
         since = None if rebuild else self.reflected()
         if since == head:
             return
-        if since and not store.is_ancestor(since, head):
-            since = None
-        if since is None:
-            self._rebuild(store, progress)
-        else:
+        if since and pending is not None and pending.since == since and pending.head == head:
+            self._update(store, pending.touched_pages())
+        elif since and store.is_ancestor(since, head):
             touched = {p for c in store.log(since, head) for ch in c.changes
                        if (p := paths.path_for_file(ch.name)) is not None}
             self._update(store, sorted(touched))
+        else:
+            self._rebuild(store, progress)
         self._set_reflected(head)
 
     def _document(self, store: GitStore, state: PageState) -> dict[str, Any]:
@@ -123,8 +164,9 @@ class SearchIndex:
         headings, body, tags = document_text(markdown)
         return {
             "path": state.path, "title": state.title, "title_exact": state.title, "headings": headings,
-            "body": body, "spell": f"{state.title} {body}", "vocab": f"{state.title} {body}",
-            "tags": ",".join(tags), "folder": folders(state.path), "updated": state.updated.replace(tzinfo=None),
+            "content": f"{state.title}\n{body}", "body": body, "spell": f"{state.title} {body}",
+            "vocab": f"{state.title} {body}",
+            "tags": ",".join(tags), "folder": folders(state.path), "updated": naive_utc(state.updated),
             "authors": ",".join(self.history.authors(state.path)), "rev": state.rev,
         }
 
@@ -146,7 +188,7 @@ class SearchIndex:
         except BaseException:
             writer.cancel()
             raise
-        writer.commit()
+        writer.commit(mergetype=merge_tiers)
 
     def _rebuild(self, store: GitStore, progress: Progress | None) -> None:
         pages = self.history.pages()
@@ -165,26 +207,31 @@ class SearchIndex:
 
     # -- querying ------------------------------------------------------------------------
 
-    def _searcher(self) -> Searcher:
-        """This thread's searcher, reopened when the index changed.
+    def _borrow(self) -> Searcher:
+        """An idle searcher still up to date, or a new one (the caller holds a slot).
 
-        Not ``Searcher.refresh()``: in whoosh-reloaded 2.7.5 it re-adds the old
-        reader's segments to the new one (index.py ``_reader`` with ``reuse``),
-        so merged or cleared segments come back as duplicate hits.
+        Reopened rather than ``Searcher.refresh()``: in whoosh-reloaded 2.7.5 that
+        re-adds the old reader's segments to the new one (index.py ``_reader`` with
+        ``reuse``), so merged or cleared segments come back as duplicate hits.
         """
-        searcher = getattr(self._local, "searcher", None)
+        with self._idle_lock:
+            searcher = self._idle.pop() if self._idle else None
         if searcher is not None and not searcher.up_to_date():
-            self._searchers.remove(searcher)
             searcher.close()
             searcher = None
-        if searcher is None:
-            searcher = self._index().searcher()
-            self._local.searcher = searcher
-            self._searchers.append(searcher)
-        return searcher
+        return searcher if searcher is not None else self._index().searcher()
+
+    def _give_back(self, searcher: Searcher) -> None:
+        with self._idle_lock:
+            self._idle.append(searcher)
 
     def search(self, text: str, limit: int = 20, offset: int = 0) -> Results:
         """Pages matching ``text`` (all words by default), best first, with snippets and a suggestion."""
         if not whoosh_index.exists_in(str(self.index_dir)):
             return Results(text, 0, [], None)
-        return run_query(self._searcher(), text, max(1, min(limit, 100)), max(0, offset))
+        with self._slots:  # at most `searchers` queries at once per process; the others wait their turn
+            searcher = self._borrow()
+            try:
+                return run_query(searcher, text, max(1, min(limit, 100)), max(0, offset))
+            finally:
+                self._give_back(searcher)

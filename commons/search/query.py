@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from whoosh import qparser
-from whoosh.highlight import ContextFragmenter, HtmlFormatter
-from whoosh.query import NullQuery, Query
+from whoosh.query import AndMaybe, NullQuery, Or, Prefix, Query, Term
 from whoosh.searching import Searcher
 
 from commons import paths
 from commons.search.analysis import ELISIONS, FRENCH_STOPS
+from commons.search.snippets import Matcher, matcher_for, snippet
 
-FIELDS = ["title", "title_exact", "headings", "body"]
+FIELDS = ["content"]  # title and text: one field to match; title and headings are added to the score (_ranked)
+RANKING_FIELDS = ("title", "headings")  # stemmed like content (title_exact is analysed apart)
+PREFIX_FIELD = "spell"  # unstemmed: « logem* » must find « logement », whose stem is « log »
 _ALIASES = {"tags": ["tag", "étiquette"], "folder": ["dossier"], "title": ["titre"]}
 _WORD = re.compile(r"(?<![\w:*\"-])(\w{3,})(?![\w:*])")
 MAX_QUERY = 500
-SNIPPET_SCAN_CHARS = 20_000  # highlighting re-analyses the stored text: look at its beginning only
+_PREFIX = re.compile(r"(?<![\w:])(\w+)\*")  # a prefix searched on the unstemmed words (not « titre:mot* »)
+_NOT_PLAIN = re.compile(r"(?:^|(?<=\s))(?:-\S*|\S*[:*?]\S*)")
 EXACT_COUNT_LIMIT = 1_000
 _STOP = re.compile(
     r"(?<![\w:*-])(?:(?:" + "|".join(sorted(FRENCH_STOPS - ELISIONS, key=len, reverse=True)) + r")(?![\w:*'’])"
@@ -46,6 +48,16 @@ class Results:
     suggestion: str | None
 
 
+def naive_utc(when: datetime) -> datetime:
+    """What the index stores (Whoosh keeps naive datetimes): the moment in UTC, without its offset."""
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
+def aware_utc(when: datetime | None) -> datetime | None:
+    """A datetime read back from the index, in UTC with its offset again."""
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+
+
 def _parser(schema: Any, plain: bool = False) -> qparser.QueryParser:
     parser = qparser.MultifieldParser(FIELDS, schema, group=qparser.AndGroup)
     if plain:
@@ -63,24 +75,36 @@ def _parser(schema: Any, plain: bool = False) -> qparser.QueryParser:
 
 
 def _drop_stop_words(text: str) -> str:
-    """Remove stop words and elisions outside quotes (inside, the phrase analyzer handles them)."""
+    """Outside quotes (inside, the phrase analyzer handles them): remove stop words, elisions; unstem prefixes."""
     parts = text.split('"')
     for i in range(0, len(parts), 2):
-        parts[i] = _STOP.sub(" ", parts[i])
+        parts[i] = _PREFIX.sub(lambda m: f"{PREFIX_FIELD}:{paths.fold(m.group(1))}*", _STOP.sub(" ", parts[i]))
     return '"'.join(parts)
 
 
 def parse(schema: Any, text: str) -> Query | None:
     """A Whoosh query for ``text``; malformed syntax falls back to its plain words."""
-    text = re.sub(r"(\w+)\*", lambda m: paths.fold(m.group(1)) + "*", _drop_stop_words(text[:MAX_QUERY]))
+    text = _drop_stop_words(text[:MAX_QUERY])
     try:
         query = _parser(schema).parse(text)
     except Exception:  # noqa: BLE001 - any parser failure means: read the words plainly
         query = None
-    if query is None or query is NullQuery or not list(query.all_terms()):
+    if query is None or query is NullQuery or not _has_words(query):
         words = " ".join(re.findall(r"\w+", text))
         query = _parser(schema, plain=True).parse(words) if words else None
     return None if query is None or query is NullQuery else query
+
+
+def _has_words(query: Query) -> bool:
+    return bool(list(query.all_terms())) or any(isinstance(leaf, Prefix) for leaf in query.leaves())
+
+
+def _ranked(schema: Any, query: Query, text: str, wanted: Matcher) -> Query:
+    """``query``, plus a score for the searched words found in a page's title and headings."""
+    extra: list[Query] = [Term(name, term) for term in sorted(wanted.terms) for name in RANKING_FIELDS]
+    plain = _NOT_PLAIN.sub(" ", _drop_stop_words(text[:MAX_QUERY]))  # no « -word », « field:word », « word* »
+    extra += [Term("title_exact", word) for word in sorted(set(schema["title_exact"].process_text(plain)))]
+    return AndMaybe(query, Or(extra)) if extra else query
 
 
 def _accented(searcher: Searcher, folded: str) -> str:
@@ -108,7 +132,7 @@ def suggest(searcher: Searcher, text: str) -> str | None:
             return word
         if reader.doc_frequency("spell", folded) > 0:
             return word
-        found = corrector.suggest(folded, limit=1, maxdist=2)
+        found = corrector.suggest(folded, limit=1, maxdist=2, prefix=1)  # prefix: 1 ms instead of 300
         if not found:
             return word
         changed = True
@@ -116,17 +140,6 @@ def suggest(searcher: Searcher, text: str) -> str | None:
 
     corrected = _WORD.sub(fix, text[:MAX_QUERY])
     return corrected if changed else None
-
-
-def _snippet(hit: Any) -> str:
-    try:
-        marked = hit.highlights("body", top=2)
-    except Exception:  # noqa: BLE001 - a highlighting failure only costs the snippet
-        marked = ""
-    if marked:
-        return str(marked)
-    body = hit.get("body") or ""
-    return html.escape(body[:200] + ("…" if len(body) > 200 else ""))
 
 
 def _total(results: Any, wanted: int) -> int:
@@ -137,7 +150,7 @@ def _total(results: Any, wanted: int) -> int:
     scored = results.scored_length()
     if scored < wanted:
         return int(scored)
-    estimate = int(results.estimated_length())
+    estimate = min(int(results.estimated_length()), int(results.searcher.doc_count()))  # prefixes add up
     return int(len(results)) if estimate <= EXACT_COUNT_LIMIT else estimate
 
 
@@ -146,11 +159,10 @@ def run_query(searcher: Searcher, text: str, limit: int, offset: int) -> Results
     query = parse(searcher.schema, text)
     if query is None:
         return Results(text, 0, [], None)
-    results = searcher.search(query, limit=offset + limit)
-    results.fragmenter = ContextFragmenter(maxchars=240, surround=60, charlimit=SNIPPET_SCAN_CHARS)
-    results.formatter = HtmlFormatter(tagname="mark", between=" … ")
+    wanted = matcher_for(query, FIELDS, [PREFIX_FIELD])
+    results = searcher.search(_ranked(searcher.schema, query, text, wanted), limit=offset + limit)
     total = _total(results, offset + limit)
-    hits = [Hit(h["path"], h["title"], _snippet(h), float(h.score or 0), h.get("updated"))
-            for h in results[offset: offset + limit]]
+    hits = [Hit(h["path"], h["title"], snippet(h.get("body") or "", wanted), float(h.score or 0),
+                aware_utc(h.get("updated"))) for h in results[offset: offset + limit]]
     suggestion = suggest(searcher, text) if total < 3 else None
     return Results(text, total, hits, suggestion)
