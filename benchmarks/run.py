@@ -79,6 +79,10 @@ PHRASES = [
     '"titre de séjour"', '"maison France services"', '"en cas de changement de situation"',
     '"juge aux affaires familiales"', '"la demande de logement social"', '"sans condition de nationalité"',
 ]
+PREFIXES = ["médiat*", "logem*", "surendet*", "subv*", "alloc*", "préf*", "cotis*", "justif*", "locat*", "notif*"]
+# Words found nowhere (a "did you mean" is looked for) and misspellings.
+NO_RESULT = ["xylophone", "kangourou", "ornithorynque zèbre", "trampoline", "saxophone baryton", "zeppelin",
+             '"zèbre bleu"', "mediatoin", "logemnet", "aquarelle"]
 
 # name -> (statistic, limit in ms, label)
 TARGETS: dict[str, tuple[str, float, str]] = {
@@ -307,28 +311,32 @@ def prepare_accounts(data_dir: Path, users: list[str]) -> None:
 
 
 REINDEX_BREAKDOWN = r"""
-import json, sys, time
-import commons.pages as pages_module
+import json, resource, sys, time
+import commons.reindex as reindex_module
 from commons.config import load_settings
 from commons.services import open_commons
 services = open_commons(load_settings(sys.argv[1], environ={}))
-parts = {}
+parts, cpu = {}, {}
+def cpu_now():  # this process and its finished children (git, Whoosh's pool)
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 def timed(name, func):
     def wrapper(*args, **kwargs):
-        start = time.perf_counter()
+        start, used = time.perf_counter(), cpu_now()
         try:
             return func(*args, **kwargs)
         finally:
             parts[name] = parts.get(name, 0.0) + (time.perf_counter() - start) * 1000
+            cpu[name] = cpu.get(name, 0.0) + (cpu_now() - used) * 1000
     return wrapper
-pages_module.sync_history = timed("HistoryStore", pages_module.sync_history)
+reindex_module.sync_history = timed("HistoryStore", reindex_module.sync_history)
 for follower in services.pages.followers:
     follower.catch_up = timed(type(follower).__name__, follower.catch_up)
-start = time.perf_counter()
-services.reindex()
-parts["total"] = (time.perf_counter() - start) * 1000
+start, used = time.perf_counter(), cpu_now()
+services.reindex(workers=1)  # one store after the other, in this process, to time each alone
+parts["total"], cpu["total"] = (time.perf_counter() - start) * 1000, (cpu_now() - used) * 1000
 services.close()
-print(json.dumps(parts), flush=True)
+print(json.dumps({"wall": parts, "cpu": cpu}), flush=True)
 """
 
 
@@ -339,9 +347,10 @@ def reindex_breakdown(data_dir: Path, report: Report) -> None:
                           env=clean_env())
     if done.returncode != 0:
         raise SystemExit(f"reindex breakdown failed:\n{done.stderr[-3000:]}")
-    parts = json.loads(done.stdout.strip().splitlines()[-1])
-    for name, ms in parts.items():
-        report.add(Line(f"reindex_{name}", f"  reindex part: {name} (information)", [ms]))
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    for name, ms in found["wall"].items():
+        report.add(Line(f"reindex_{name}", f"  reindex part: {name}, alone (information)", [ms],
+                        cpu=[found["cpu"].get(name, 0.0)]))
 
 
 def ensure_current(data_dir: Path, report: Report, before: str = "the cold start") -> None:
@@ -633,6 +642,12 @@ class Bench:
             empty = [q for q, t in totals.items() if t == 0]
             if empty:
                 self.report.errors.append(f"{label}: no result for {', '.join(empty)}")
+        rng = random.Random(SEED + 1)  # its own draws: the pages chosen by the later parts stay the same
+        for key, label, words in (("search_prefix", "search API, prefix", PREFIXES),
+                                  ("search_none", "search API, no result", NO_RESULT)):
+            queries = [rng.choice(words) for _ in range(WARMUP + n)]
+            requests = [self.get(f"/-/api/v1/search?q={quote(q)}", "search") for q in queries]
+            self.measure(key + suffix, label + label_suffix, requests[WARMUP:], "search", warmup=requests[:WARMUP])
 
     def saves(self) -> None:
         """API saves with the current rev as base_rev, timed in parts by wrapping the services."""

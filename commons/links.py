@@ -5,8 +5,9 @@ per thread). Like the search index, it records the commit it reflects and is
 brought up to the branch's head by :meth:`LinkStore.catch_up`, called under
 the commons' write lock after every commit, at start-up and by
 ``commons reindex``. Each page changed since the reflected commit is re-read
-from the :class:`~commons.history.HistoryStore` and rendered with
-:func:`commons.markup.render`, so the graph holds exactly the links a reader
+from the :class:`~commons.history.HistoryStore` and read by
+:func:`commons.linktext.links_of`, which finds exactly the links
+:func:`commons.markup.render` finds, so the graph holds the links a reader
 sees: wikilinks and relative Markdown links, nothing inside code.
 
 A deleted page keeps no outgoing edges; the edges pointing to it stay, which
@@ -16,7 +17,6 @@ is what makes it "wanted".
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable
@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from commons import markup, paths
+from commons import paths
 from commons.errors import InvalidPath
 from commons.history import HistoryStore
+from commons.linktext import MAX_TAG, MAX_TAGS_PER_PAGE, clean_tag, labels_of, links_of, tags_of
 from commons.sqlite import LocalDatabase
 from commons.storage import GitStore
+from commons.sync import BLOB_BATCH, Pending, read_texts
 
 if TYPE_CHECKING:
     from commons.wanted import Miss
@@ -38,8 +40,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 SCHEMA_VERSION = "1"
-MAX_TAG = 50
-MAX_TAGS_PER_PAGE = 50
+__all__ = ["MAX_TAG", "MAX_TAGS_PER_PAGE", "LinkStore", "Wanted", "clean_tag", "tags_of"]
 
 _TABLES = ("meta", "pages", "links", "tags")
 _SCHEMA = [
@@ -51,9 +52,6 @@ _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS tags (path TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (path, tag)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS tags_by_tag ON tags (tag, path)",
 ]
-_WIKILINK_RE = re.compile(r"\[\[([^\[\]\n]+?)\]\]")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_QUOTES = "\"'"
 
 
 @dataclass(frozen=True)
@@ -75,68 +73,7 @@ class _Entry:
     searches: int = 0
 
 
-# -- what a page's text says ------------------------------------------------------------
-
-
-def clean_tag(raw: str) -> str:
-    """One tag: quotes and a leading ``#`` removed, spaces collapsed, lower case, at most ``MAX_TAG``."""
-    tag = _CONTROL_RE.sub(" ", raw).strip().strip(_QUOTES).strip().lstrip("#")
-    return " ".join(tag.lower().split())[:MAX_TAG].strip()
-
-
-def _block_items(text: str, key: str) -> list[str]:
-    """The ``- item`` lines under ``key:`` in a leading front matter block (a YAML block list)."""
-    lines = text.splitlines()
-    if not lines or lines[0].lstrip("\ufeff").rstrip() != "---":
-        return []
-    items: list[str] = []
-    inside = False
-    for line in lines[1:]:
-        if line.rstrip() in ("---", "..."):
-            break
-        if line[:1] not in (" ", "\t", "-"):
-            inside = line.split(":", 1)[0].strip().lower() == key
-        elif inside and line.lstrip().startswith("-"):
-            items.append(line.lstrip()[1:])
-    return items
-
-
-def tags_of(text: str) -> list[str]:
-    """The tags of a page from its front matter, in order, without duplicates.
-
-    Understands ``tags: [logement, droits]``, ``tags: logement, droits`` and a
-    YAML block list (``tags:`` followed by ``- logement`` lines).
-    """
-    meta, _ = markup.split_front_matter(text)
-    value = meta.get("tags", "").strip()
-    if value.startswith("[") and value.endswith("]"):
-        value = value[1:-1]
-    raw = value.split(",") if value else _block_items(text, "tags") if "tags" in meta else []
-    found: list[str] = []
-    for item in raw:
-        tag = clean_tag(item)
-        if tag and tag not in found:
-            found.append(tag)
-    return found[:MAX_TAGS_PER_PAGE]
-
-
-def _labels(text: str, path: str, links: frozenset[str]) -> dict[str, str]:
-    """How the text names the pages it links to (``[[Chèque énergie]]``): better titles for missing pages.
-
-    Only labels that say more than the path itself are kept.
-    """
-    _, body = markup.split_front_matter(text)
-    labels: dict[str, str] = {}
-    for match in _WIKILINK_RE.finditer(body):
-        target = match.group(1).partition("|")[0].partition("#")[0].strip()
-        try:
-            resolved = paths.resolve_link(target, path or paths.HOME)
-        except InvalidPath:
-            continue
-        label = " ".join(target.rsplit("/", 1)[-1].split())
-        if resolved in links and label and label != resolved.rsplit("/", 1)[-1]:
-            labels.setdefault(resolved, label[:200])
-    return labels
+# -- helpers ---------------------------------------------------------------------------------
 
 
 def _segment_key(text: str) -> str:
@@ -222,48 +159,57 @@ class LinkStore:
             return None
         return rows.get("commit") or None
 
-    def catch_up(self, store: GitStore, head: str, progress: Progress | None = None, rebuild: bool = False) -> None:
+    def catch_up(self, store: GitStore, head: str, progress: Progress | None = None, rebuild: bool = False,
+                 pending: Pending | None = None) -> None:
         """Re-read every page changed between the reflected commit and ``head`` (every page on rebuild).
 
         The caller holds the commons' write lock and has brought the history
-        table up to ``head``. One transaction, which also records ``head``.
+        table up to ``head``; ``pending``, the commits from the reflected one,
+        saves reading git's log again. One transaction, which also records ``head``.
         """
         since = None if rebuild else self.reflected()
         if since == head:
             return
-        if since and not store.is_ancestor(since, head):
+        if since and not (pending is not None and pending.since == since and pending.head == head) \
+                and not store.is_ancestor(since, head):
             log.warning("link graph %s is not an ancestor of %s: rebuilding", since, head)
             since = None
         with self._transaction() as db:
             if since is None:
                 _create(db, drop=True)  # a rebuild also upgrades the schema
                 touched = [state.path for state in self.history.pages()]
+            elif pending is not None and pending.since == since and pending.head == head:
+                touched = pending.touched_pages()
             else:
                 touched = sorted({p for c in store.log(since, head) for ch in c.changes
                                   if (p := paths.path_for_file(ch.name)) is not None})
-            for done, path in enumerate(touched, 1):
-                self._refresh(db, store, path)
-                if progress and (done % 200 == 0 or done == len(touched)):
-                    progress(done, len(touched))
+            for start in range(0, len(touched), BLOB_BATCH):
+                self._refresh_many(db, store, touched[start:start + BLOB_BATCH])
+                if progress:
+                    progress(min(start + BLOB_BATCH, len(touched)), len(touched))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?), ('schema', ?)", (head, SCHEMA_VERSION))
         log.info("link graph caught up to %s (%d pages)", head, len(touched))
 
-    def _refresh(self, db: sqlite3.Connection, store: GitStore, path: str) -> None:
-        """Replace the page's row, outgoing edges and tags by what its current text says."""
-        db.execute("DELETE FROM links WHERE source = ?", (path,))
-        db.execute("DELETE FROM tags WHERE path = ?", (path,))
-        state = self.history.page(path)
-        if state is None:
-            db.execute("DELETE FROM pages WHERE path = ?", (path,))
-            return
-        text = store.read_blob(state.blob).decode("utf-8", "replace")
-        # Every page link needs a "[": skip the Markdown pass for pages without one.
-        links = markup.render(text, current_path=path).links if "[" in text else frozenset()
-        labels = _labels(text, path, links)
-        db.execute("INSERT OR REPLACE INTO pages (path, title) VALUES (?, ?)", (path, state.title))
-        db.executemany("INSERT INTO links (source, target, label) VALUES (?, ?, ?)",
-                       [(path, target, labels.get(target)) for target in sorted(links)])
-        db.executemany("INSERT INTO tags (path, tag) VALUES (?, ?)", [(path, tag) for tag in tags_of(text)])
+    def _refresh_many(self, db: sqlite3.Connection, store: GitStore, touched: list[str]) -> None:
+        """Replace the rows, outgoing edges and tags of ``touched`` pages by what their current text says."""
+        db.executemany("DELETE FROM links WHERE source = ?", [(path,) for path in touched])
+        db.executemany("DELETE FROM tags WHERE path = ?", [(path,) for path in touched])
+        states = [(path, self.history.page(path)) for path in touched]
+        db.executemany("DELETE FROM pages WHERE path = ?", [(path,) for path, state in states if state is None])
+        live = [state for _, state in states if state is not None]
+        texts = read_texts(store, (state.blob for state in live))
+        pages, links, tags = [], [], []
+        for state in live:
+            data = texts.get(state.blob)
+            text = (store.read_blob(state.blob) if data is None else data).decode("utf-8", "replace")
+            found = links_of(text, state.path)
+            labels = labels_of(text, state.path, found)
+            pages.append((state.path, state.title))
+            links += [(state.path, target, labels.get(target)) for target in sorted(found)]
+            tags += [(state.path, tag) for tag in tags_of(text)]
+        db.executemany("INSERT OR REPLACE INTO pages (path, title) VALUES (?, ?)", pages)
+        db.executemany("INSERT INTO links (source, target, label) VALUES (?, ?, ?)", links)
+        db.executemany("INSERT INTO tags (path, tag) VALUES (?, ?)", tags)
 
     # -- the graph --------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator, Protocol, Sequence
+from typing import Iterator, Sequence
 
 from filelock import FileLock, Timeout
 
@@ -24,11 +24,11 @@ from commons import attachments, markup, moves, paths
 from commons.changes import ChangeFilter
 from commons.config import Settings
 from commons.diffs import Diff, diff_texts
-from commons.errors import BadRequest, Conflict, NotFound, TooLarge, Unavailable
+from commons.errors import N_, BadRequest, Conflict, NotFound, TooLarge, Unavailable
 from commons.history import HistoryStore, PageState, Revision
 from commons.merging import merge_texts
 from commons.storage import GitStore, Identity, StaleHead
-from commons.sync import Progress, sync_history
+from commons.sync import DerivedStore, Progress, follow, pending_commits, sync_history
 
 log = logging.getLogger(__name__)
 
@@ -65,29 +65,21 @@ class SaveResult:
     merged: bool = False
 
 
-class DerivedStore(Protocol):
-    """A store derived from git that follows the branch (search index, credits...)."""
-
-    def reflected(self) -> str | None: ...
-
-    def catch_up(self, store: GitStore, head: str, progress: Progress | None, rebuild: bool) -> None: ...
-
-
 def clean_text(markdown: object, limit: int) -> str:
     """Validate and normalise submitted Markdown (line endings, final newline, NUL, size)."""
     if not isinstance(markdown, str):
-        raise BadRequest("Le texte de la page doit être une chaîne de caractères.")
+        raise BadRequest(N_("Le texte de la page doit être une chaîne de caractères."))
     if "\0" in markdown:
-        raise BadRequest("Le texte contient un caractère nul (NUL), refusé.")
+        raise BadRequest(N_("Le texte contient un caractère nul (NUL), refusé."))
     text = markdown.replace("\r\n", "\n").replace("\r", "\n")
     if len(text.encode("utf-8", "surrogatepass")) > limit:
-        raise TooLarge(f"La page dépasse la taille maximale ({limit // 1024} Kio).")
+        raise TooLarge(N_("La page dépasse la taille maximale (%(limit)s Kio).", limit=limit // 1024))
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise BadRequest("Le texte n'est pas de l'UTF-8 valide.") from exc
+        raise BadRequest(N_("Le texte n'est pas de l'UTF-8 valide.")) from exc
     if not text.strip():
-        raise BadRequest("La page est vide. Pour la supprimer, utilisez « Supprimer ».")
+        raise BadRequest(N_("La page est vide. Pour la supprimer, utilisez « Supprimer »."))
     return text.rstrip("\n") + "\n"
 
 
@@ -96,7 +88,7 @@ def clean_rev(rev: object) -> str | None:
     if rev is None or rev == "":
         return None
     if not isinstance(rev, str) or not 7 <= len(rev) <= 40 or any(c not in "0123456789abcdef" for c in rev):
-        raise BadRequest("Révision de base (base_rev) invalide : un identifiant de commit est attendu.")
+        raise BadRequest(N_("Révision de base (base_rev) invalide : un identifiant de commit est attendu."))
     return rev
 
 
@@ -105,10 +97,10 @@ def clean_summary(summary: object, default: str) -> str:
     if summary is None:
         return default
     if not isinstance(summary, str) or "\0" in summary:
-        raise BadRequest("Le résumé de modification est invalide.")
+        raise BadRequest(N_("Le résumé de modification est invalide."))
     line = " ".join(summary.split())
     if len(line) > MAX_SUMMARY:
-        raise BadRequest(f"Le résumé dépasse {MAX_SUMMARY} caractères.")
+        raise BadRequest(N_("Le résumé dépasse %(max_summary)s caractères.", max_summary=MAX_SUMMARY))
     return line or default
 
 
@@ -134,12 +126,12 @@ class PageService:
     def write_lock(self, timeout: float = 30) -> Iterator[None]:
         """Hold the lock shared by every thread and process writing to this commons."""
         if not self._thread_lock.acquire(timeout=timeout):
-            raise Unavailable("Le wiki est très sollicité ; réessayez dans un instant.")
+            raise Unavailable(N_("Le wiki est très sollicité ; réessayez dans un instant."))
         try:
             try:
                 self._file_lock.acquire(timeout=timeout)
             except Timeout as exc:
-                raise Unavailable("Le wiki est très sollicité ; réessayez dans un instant.") from exc
+                raise Unavailable(N_("Le wiki est très sollicité ; réessayez dans un instant.")) from exc
             try:
                 yield
             finally:
@@ -163,20 +155,21 @@ class PageService:
             return self._get_at(path, rev)
         state = self.history.page(path)
         if state is None:
-            raise NotFound(f"La page « {path} » n'existe pas encore.")
+            raise NotFound(N_("La page « %(path)s » n'existe pas encore.", path=path))
         text = self.store.read_blob(state.blob).decode("utf-8", "replace")
         return Page(path, state.title, text, state.rev, state.blob, state.updated, state.author)
 
     def _get_at(self, path: str, rev: str) -> Page:
         commit = self.store.resolve(rev)
         if commit is None:
-            raise NotFound(f"Révision inconnue : {rev[:40]}")
+            raise NotFound(N_("Révision inconnue : %(rev)s", rev=rev[:40]))
         name = paths.file_for(path)
         blob = self.store.blob_id(commit, name)
         if blob is None and (former := moves.former_file(self.store, self.history, path, commit)):
             name, blob = former, self.store.blob_id(commit, former)  # the page had another name then
         if blob is None:
-            raise NotFound(f"La page « {path} » n'existait pas à la révision {commit[:7]}.")
+            raise NotFound(N_("La page « %(path)s » n'existait pas à la révision %(commit)s.",
+                              path=path, commit=commit[:7]))
         text = self.store.read_blob(blob).decode("utf-8", "replace")
         where = paths.path_for_file(name) or path
         last = self.history.revision_at(where, commit)
@@ -232,14 +225,14 @@ class PageService:
         sides: list[Page | None] = []
         for rev in (old_rev, new_rev):
             if self.store.resolve(rev) is None:
-                raise NotFound(f"Révision inconnue : {rev[:40]}")
+                raise NotFound(N_("Révision inconnue : %(rev)s", rev=rev[:40]))
             try:
                 sides.append(self._get_at(path, rev))
             except NotFound:
                 sides.append(None)
         old, new = sides
         if old is None and new is None:
-            raise NotFound(f"La page « {path} » n'existe à aucune de ces deux révisions.")
+            raise NotFound(N_("La page « %(path)s » n'existe à aucune de ces deux révisions.", path=path))
         return old, new, diff_texts(old.markdown if old else "", new.markdown if new else "")
 
     # -- writing ----------------------------------------------------------------------
@@ -274,7 +267,7 @@ class PageService:
             head = self._caught_up_head()
             current = self.history.page(path)
             if current is None:
-                raise NotFound(f"La page « {path} » n'existe pas.")
+                raise NotFound(N_("La page « %(path)s » n'existe pas.", path=path))
             if base_rev is not None:
                 self._check_base(path, current, base_rev)
             message = clean_summary(summary, f"Suppression de {path}")
@@ -308,7 +301,8 @@ class PageService:
         with self.write_lock():
             head = self._caught_up_head()
             if not self.history.exists(path):
-                raise NotFound(f"La page « {path} » n'existe pas : créez-la avant d'y joindre un fichier.")
+                raise NotFound(N_("La page « %(path)s » n'existe pas : créez-la avant d'y joindre un fichier.",
+                                  path=path))
             message = clean_summary(summary, f"Fichier joint à {path} : {name}")
             rev = self._commit(head, {paths.attachment_file(path, name): content}, author, message)
         log.info("attached file=%s page=%s rev=%s author=%s", name, path, rev, author.name)
@@ -333,8 +327,8 @@ class PageService:
             merged, clean = merge_texts(base_text.decode("utf-8", "replace"), current_text, text)
             if clean:
                 return merged, True
-        raise Conflict(f"La page « {path} » a été modifiée depuis que vous l'avez ouverte, aux mêmes endroits "
-                       "que vous.", current_rev=current.rev, current_markdown=current_text)
+        raise Conflict(N_("La page « %(path)s » a été modifiée depuis que vous l'avez ouverte, aux mêmes endroits que "
+                          "vous.", path=path), current_rev=current.rev, current_markdown=current_text)
 
     def _check_base(self, path: str, current: PageState | None, base_rev: str | None,
                     allow_merge: bool = False) -> None:
@@ -344,13 +338,14 @@ class PageService:
         if current is not None and base_rev == current.rev:
             return
         if current is None:
-            raise Conflict(f"La page « {path} » a été supprimée depuis que vous l'avez ouverte.",
+            raise Conflict(N_("La page « %(path)s » a été supprimée depuis que vous l'avez ouverte.", path=path),
                            current_rev=None, current_markdown="")
         if allow_merge and base_rev:
             return
         text = self.store.read_blob(current.blob).decode("utf-8", "replace")
-        what = "existe déjà" if not base_rev else "a été modifiée depuis que vous l'avez ouverte"
-        raise Conflict(f"La page « {path} » {what}.", current_rev=current.rev, current_markdown=text)
+        message = (N_("La page « %(path)s » existe déjà.", path=path) if not base_rev
+                   else N_("La page « %(path)s » a été modifiée depuis que vous l'avez ouverte.", path=path))
+        raise Conflict(message, current_rev=current.rev, current_markdown=text)
 
     def _commit(self, head: str | None, changes: dict[str, bytes | None], author: Identity, message: str,
                 trailers: Sequence[str] = ()) -> str:
@@ -360,8 +355,8 @@ class PageService:
         try:
             rev = self.store.commit(changes, author, message, head)
         except StaleHead as exc:  # someone wrote to git without taking our lock
-            raise Conflict("Le dépôt a changé pendant l'enregistrement ; réessayez.") from exc
-        self._sync()
+            raise Conflict(N_("Le dépôt a changé pendant l'enregistrement ; réessayez.")) from exc
+        self._sync(head=rev)  # the branch is at ``rev``: the lock is held and the ref moved from ``head``
         return rev
 
     def _caught_up_head(self) -> str | None:
@@ -388,11 +383,14 @@ class PageService:
         with self.write_lock(timeout=600):
             return self._sync(progress, rebuild=True)
 
-    def _sync(self, progress: Progress | None = None, rebuild: bool = False) -> int:
-        head = self.store.head()
+    def _sync(self, progress: Progress | None = None, rebuild: bool = False, head: str | None = None) -> int:
+        """Bring the history, then every follower, up to HEAD; git's log is read once for all of them."""
+        head = head or self.store.head()
         if head is None:
             return 0
-        applied = sync_history(self.store, self.history, head, progress, rebuild)
+        since = None if rebuild else self.history.reflected()
+        pending = None if since == head else pending_commits(self.store, since, head)
+        applied = sync_history(self.store, self.history, head, progress, rebuild, pending)
         for follower in self.followers:
-            follower.catch_up(self.store, head, progress, rebuild)
+            follow(follower, self.store, head, progress, rebuild, pending)
         return applied

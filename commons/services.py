@@ -22,7 +22,9 @@ from commons.links import LinkStore
 from commons.members import Members
 from commons.pages import PageService, identity_for
 from commons.protection import Protections
+from commons.reindex import rebuild_all
 from commons.search import SearchIndex
+from commons.sisters import SisterService
 from commons.storage import GitStore
 from commons.suggestions import SuggestionService
 from commons.sync import Progress
@@ -56,6 +58,7 @@ class Commons:
     thanks: ThanksService
     contributions: Contributions
     watches: WatchService
+    sisters: SisterService
 
     def close(self) -> None:
         """Release git processes, database connections and pools."""
@@ -106,16 +109,19 @@ class Commons:
                 problems.append(f"{type(follower).__name__} en retard : reflète {follower.reflected()}")
         try:
             self.accounts.count()
+            problems.extend(self.accounts.schema_problems())  # a database behind the newest migration
         except Exception as exc:  # noqa: BLE001 - any database failure is a finding here
             problems.append(f"base de comptes : {exc.__class__.__name__}: {exc}")
         return problems
 
-    def reindex(self, progress: Progress | None = None) -> int:
+    def reindex(self, progress: Progress | None = None, workers: int | None = None) -> int:
         """Rebuild every derived store from git; returns the number of commits read.
 
-        Also refreshes git's commit-graph with changed-path filters (path-limited logs get 2-8x faster).
+        On a large history the stores are rebuilt side by side, in ``workers`` processes (default: one
+        per core; see :mod:`commons.reindex`). Also refreshes git's commit-graph with changed-path
+        filters (path-limited logs get 2-8x faster).
         """
-        commits = self.pages.rebuild(progress)
+        commits = rebuild_all(self, progress, workers)
         if self.store.head() is not None:
             self.store.maintain()
         return commits
@@ -155,4 +161,5 @@ def open_commons(settings: Settings) -> Commons:
                    protections=Protections(accounts.sessions), thanks=thanks,
                    contributions=Contributions(credits, {"thanks": thanks, "discussion": talk}),
                    suggestions=SuggestionService(pages, store, accounts.sessions), talk=talk,
-                   watches=WatchService(accounts=accounts, history=history))
+                   watches=WatchService(accounts=accounts, history=history),
+                   sisters=SisterService(settings, pages, store))

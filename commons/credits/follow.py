@@ -24,17 +24,21 @@ from commons.credits.lineage import (
     add_other,
     read_lineage,
     write_lineage,
+    write_seen,
     write_shares,
 )
 from commons.credits.tokens import split, tokens_of
 from commons.credits.trailers import trailer_contributions
 from commons.storage import CommitInfo, GitStore
+from commons.sync import plain_changes, read_texts
 
 log = logging.getLogger(__name__)
 
 RENAME_SIMILARITY = 0.6
 RESTORE_PREFIX = "Restauration de la révision"  # the summary PageService.restore writes
 ADOPT_WINDOW = 100
+KEPT = 300_000  # paragraphs and sentences an applier keeps in memory between batches
+KEPT_LINEAGES = 12_000  # and lineages (each with its text, tokens and graveyard)
 
 
 def similarity(old: list[str], new: list[str]) -> float:
@@ -54,6 +58,16 @@ class Applier:
         self.dirty: dict[int, Lineage] = {}
         self.authors: dict[int, str] = {}
         self.seen: dict[int, StoredSeen] = {}
+        self.texts: dict[str, bytes] = {}  # blobs read ahead for the batch (see :meth:`read_ahead`)
+
+    def read_ahead(self, store: GitStore, commits: list[CommitInfo]) -> None:
+        """Read, in one git process, every page text the ``commits`` about to be applied bring."""
+        self.texts = read_texts(store, {c.blob for commit in commits for c in plain_changes(commit)
+                                        if c.blob and paths.path_for_file(c.name) is not None})
+
+    def _text(self, store: GitStore, blob: str) -> str:
+        data = self.texts.pop(blob, None)
+        return (store.read_blob(blob) if data is None else data).decode("utf-8", "replace")
 
     def lineage(self, path: str) -> Lineage | None:
         """The lineage at ``path`` (live or deleted), read once per batch."""
@@ -63,7 +77,7 @@ class Applier:
 
     def apply(self, store: GitStore, commit: CommitInfo) -> None:
         """Attribute the pages ``commit`` changed: deletions first, so that an added page can adopt one."""
-        changed = [(c, p) for c in commit.changes if (p := paths.path_for_file(c.name)) is not None]
+        changed = [(c, p) for c in plain_changes(commit) if (p := paths.path_for_file(c.name)) is not None]
         if not changed:
             return
         cursor = self.db.execute("INSERT INTO commits (sha, author, date) VALUES (?,?,?)",
@@ -77,7 +91,7 @@ class Applier:
         others = [(kind, name) for kind, name in trailer_contributions(commit.message) if name != commit.author_name]
         for change, path in changed:
             if change.blob is not None:
-                text = store.read_blob(change.blob).decode("utf-8", "replace")
+                text = self._text(store, change.blob)
                 lineage, created = self._attribute(path, text, origin, commit.sha)
                 add_contribution(self.db, lineage, commit.author_name, origin, commit.date.isoformat(),
                                  created, restore)
@@ -113,7 +127,7 @@ class Applier:
         rows = self.db.execute("SELECT path FROM lineages WHERE live = 0 AND dead_since >= ? AND path IS NOT NULL",
                                (origin - ADOPT_WINDOW,)).fetchall()
         found = {lin.id: lin for (p,) in rows if (lin := self.lineage(p)) is not None}
-        found.update({lin.id: lin for lin in self.by_path.values() if lin is not None})
+        found.update(self.dirty.items())  # deleted in this batch, not written yet
         return [lin for lin in found.values()
                 if not lin.live and lin.dead_since is not None and lin.dead_since >= origin - ADOPT_WINDOW]
 
@@ -141,11 +155,26 @@ class Applier:
         return best
 
     def flush(self) -> None:
-        """Write every lineage the batch changed, with its per-author token counts."""
+        """Write every lineage the batch changed, with its per-author token counts and what it saw."""
         for lineage_id, lineage in self.dirty.items():
             write_lineage(self.db, lineage)
             write_shares(self.db, lineage_id, self._counts(lineage) if lineage.live else Counter())
         self.dirty.clear()
+        write_seen(self.db, [row for seen in self.seen.values() for row in seen.pending_rows()])
+        self.texts = {}
+
+    def forget(self, limit: int = KEPT, lineages: int = KEPT_LINEAGES) -> None:
+        """After a flush, drop what is cached in memory once it holds more than ``limit`` entries (or lineages).
+
+        An applier kept from batch to batch does not read and split again the
+        lineages and paragraphs it already holds; this bounds its memory.
+        """
+        if sum(seen.size() for seen in self.seen.values()) > limit:
+            self.seen.clear()
+        if len(self.by_path) > lineages:
+            self.by_path.clear()
+        if len(self.authors) > limit:
+            self.authors.clear()
 
     def _counts(self, lineage: Lineage) -> Counter[str]:
         per_origin = Counter(lineage.tokens.origins)

@@ -172,13 +172,15 @@ class StoredSeen:
     """The :class:`commons.credits.attribution.Seen` of one lineage, in the ``seen`` table.
 
     Occurrences are stored as runs (see :func:`encode_runs`); what was looked
-    up or added is kept in memory for the life of this object (one batch).
+    up or added is kept in memory for the life of this object, and what was
+    added is written when the batch is flushed (:meth:`pending_rows`).
     """
 
     def __init__(self, db: sqlite3.Connection, lineage_id: int) -> None:
         self.db = db
         self.lineage_id = lineage_id
         self.known: dict[tuple[str, str], list[list[int]]] = {}
+        self.dirty: set[tuple[str, str]] = set()
 
     def lookup(self, kind: str, hashes: set[str]) -> dict[str, list[Occurrence]]:
         ordered = sorted(h for h in hashes if (kind, h) not in self.known)
@@ -201,8 +203,23 @@ class StoredSeen:
         if len(known) >= MAX_OCCURRENCES:
             return
         known.append(encode_runs([tid for tid, _ in occurrence], [origin for _, origin in occurrence]))
-        self.db.execute("INSERT OR REPLACE INTO seen (lineage, kind, hash, occ) VALUES (?,?,?,?)",
-                        (self.lineage_id, kind, hash, json.dumps(known, separators=(",", ":"))))
+        self.dirty.add((kind, hash))
+
+    def pending_rows(self) -> list[tuple[int, str, str, str]]:
+        """The ``seen`` rows added to since the last call, to be written (see :func:`write_seen`)."""
+        rows = [(self.lineage_id, kind, hash_, json.dumps(self.known[(kind, hash_)], separators=(",", ":")))
+                for kind, hash_ in self.dirty]
+        self.dirty.clear()
+        return rows
+
+    def size(self) -> int:
+        """How many paragraphs and sentences this object holds in memory."""
+        return len(self.known)
+
+
+def write_seen(db: sqlite3.Connection, rows: list[tuple[int, str, str, str]]) -> None:
+    """Write ``seen`` rows gathered by :meth:`StoredSeen.pending_rows`, in one statement."""
+    db.executemany("INSERT OR REPLACE INTO seen (lineage, kind, hash, occ) VALUES (?,?,?,?)", rows)
 
 
 def _pairs(runs: list[int]) -> Occurrence:

@@ -30,15 +30,17 @@ from commons.credits.models import (
     shares,
 )
 from commons.credits.tokens import tokens_of
-from commons.errors import NotFound
+from commons.errors import N_, NotFound
 from commons.sqlite import LocalDatabase
-from commons.storage import GitStore
+from commons.storage import CommitInfo, GitStore
+from commons.sync import Pending
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 SCHEMA_VERSION = "2"  # 2: other kinds of contribution (trailers), per-author indexes
 BATCH = 200
+REBUILD_BATCH = 1000  # commits per transaction during a rebuild
 
 # Contributions, surviving tokens and other kinds per author: of everyone, or of one author (by index).
 _EVERYONE = (
@@ -63,6 +65,8 @@ def _prepare(conn: sqlite3.Connection) -> None:
 
 class CreditStore:
     """Word-level attribution of every page, in one SQLite file, following the branch."""
+
+    rebuild_weight = 3  # the longest rebuild of the derived stores: started first by ``commons reindex``
 
     def __init__(self, db_file: Path) -> None:
         self.db_file = Path(db_file)
@@ -90,38 +94,66 @@ class CreditStore:
             return None
         return rows.get("commit") or None
 
-    def catch_up(self, store: GitStore, head: str, progress: Progress | None = None, rebuild: bool = False) -> None:
+    def catch_up(self, store: GitStore, head: str, progress: Progress | None = None, rebuild: bool = False,
+                 pending: Pending | None = None) -> None:
         """Attribute the commits between the reflected one and ``head``, oldest first (all on rebuild).
 
-        The caller holds the commons' write lock. Commits are applied in
+        The caller holds the commons' write lock; ``pending``, the commits from
+        the reflected one, saves reading git's log again. Commits are applied in
         batches of ``BATCH``, each in one transaction that also records the
         last commit applied, so an interrupted catch-up resumes where it stopped.
         """
         since = None if rebuild else self.reflected()
         if since == head:
             return
-        if since and not store.is_ancestor(since, head):
-            log.warning("credits reflect %s, not an ancestor of %s: rebuilding", since, head)
-            since = None
-        commits = list(store.log(since, head))
-        for start in range(0, max(len(commits), 1), BATCH):
-            batch = commits[start:start + BATCH]
+        if pending is not None and pending.head == head and pending.since == since:
+            commits = pending.commits
+        else:
+            if since and not store.is_ancestor(since, head):
+                log.warning("credits reflect %s, not an ancestor of %s: rebuilding", since, head)
+                since = None
+            commits = list(store.log(since, head))
+        with self._fast_writes(since is None):
+            self._apply(store, head, commits, since is None, progress)
+        log.info("credits caught up to %s (%d commits)", head, len(commits))
+
+    def _apply(self, store: GitStore, head: str, commits: list[CommitInfo], afresh: bool,
+               progress: Progress | None) -> None:
+        """Apply ``commits`` batch by batch, one transaction each (``afresh``: into new tables)."""
+        applier: Applier | None = None
+        size = REBUILD_BATCH if afresh else BATCH
+        for start in range(0, max(len(commits), 1), size):
+            batch = commits[start:start + size]
             with self._transaction() as db:
-                if since is None and start == 0:  # start afresh, in this schema's tables
+                if afresh and start == 0:  # start afresh, in this schema's tables
                     for table in ("meta", "commits", "lineages", "seen", "shares", "contributors", "others"):
                         db.execute(f"DROP TABLE IF EXISTS {table}")
                     for statement in SCHEMA.split(";"):
                         if statement.strip():
                             db.execute(statement)
-                applier = Applier(db)
+                applier = applier or Applier(db)
+                applier.read_ahead(store, batch)
                 for commit in batch:
                     applier.apply(store, commit)
                 applier.flush()
                 last = batch[-1].sha if batch else head
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?), ('schema', ?)", (last, SCHEMA_VERSION))
+            applier.forget()
             if progress:
-                progress(min(start + BATCH, len(commits)), len(commits))
-        log.info("credits caught up to %s (%d commits)", head, len(commits))
+                progress(min(start + size, len(commits)), len(commits))
+
+    @contextmanager
+    def _fast_writes(self, rebuilding: bool) -> Iterator[None]:
+        """During a rebuild, let SQLite skip the syncs to disk (a crash only means rebuilding again)."""
+        if not rebuilding:
+            yield
+            return
+        db = self._db()
+        db.execute("PRAGMA synchronous=OFF")
+        try:
+            yield
+        finally:
+            db.execute("PRAGMA synchronous=NORMAL")
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -138,7 +170,7 @@ class CreditStore:
     def _credits(self, db: sqlite3.Connection, path: str) -> tuple[int, PageCredits]:
         found = db.execute("SELECT id, rev FROM lineages WHERE path = ? AND live = 1", (path,)).fetchone()
         if found is None:
-            raise NotFound(f"La page « {path} » n'existe pas.")
+            raise NotFound(N_("La page « %(path)s » n'existe pas.", path=path))
         rows = db.execute("SELECT author, tokens FROM shares WHERE lineage = ?", (found[0],)).fetchall()
         return int(found[0]), shares(path, str(found[1]), rows)
 
@@ -194,7 +226,7 @@ class CreditStore:
     def _lineage(self, path: str) -> Lineage:
         found = read_lineage(self._db(), path)
         if found is None or not found.live:
-            raise NotFound(f"La page « {path} » n'existe pas.")
+            raise NotFound(N_("La page « %(path)s » n'existe pas.", path=path))
         return found
 
     def _authors(self, origins: set[int]) -> dict[int, str]:
@@ -243,5 +275,5 @@ class CreditStore:
         """The paths the page had before, each with the commit that moved it, oldest first."""
         row = self._db().execute("SELECT former FROM lineages WHERE path = ? AND live = 1", (path,)).fetchone()
         if row is None:
-            raise NotFound(f"La page « {path} » n'existe pas.")
+            raise NotFound(N_("La page « %(path)s » n'existe pas.", path=path))
         return [(old, sha) for old, sha in json.loads(row[0])]

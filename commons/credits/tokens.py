@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from typing import Iterator, NamedTuple
 
 SYNTAX = "#*_|>`[]~"
@@ -128,16 +129,22 @@ def split(text: str) -> list[Paragraph]:
     """
     paragraphs: list[Paragraph] = []
     for logical in _blocks(text):
-        sentences: list[Sentence] = []
-        for line in logical:
-            content = "\n".join(text[start:end] for start, end in line)
-            for piece in _SENTENCE_END.split(content):
-                values = tuple(_TOKEN.findall(piece))
-                if values:
-                    sentences.append(Sentence(digest(values), values))
-        if sentences:
-            paragraphs.append(Paragraph(digest([s.hash for s in sentences]), tuple(sentences)))
+        paragraph = _paragraph(tuple("\n".join(text[start:end] for start, end in line) for line in logical))
+        if paragraph is not None:
+            paragraphs.append(paragraph)
     return paragraphs
+
+
+@lru_cache(maxsize=1 << 16)
+def _paragraph(lines: tuple[str, ...]) -> Paragraph | None:
+    """A paragraph from the content of its logical lines (cached: most paragraphs of a revision are unchanged)."""
+    sentences: list[Sentence] = []
+    for content in lines:
+        for piece in _SENTENCE_END.split(content):
+            values = tuple(_TOKEN.findall(piece))
+            if values:
+                sentences.append(Sentence(digest(values), values))
+    return Paragraph(digest([s.hash for s in sentences]), tuple(sentences)) if sentences else None
 
 
 def tokens_of(text: str) -> list[Token]:
