@@ -16,12 +16,13 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from filelock import Timeout
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
-from commons.errors import BadRequest, ConfigError, Conflict, NotFound, Unavailable
+from commons.errors import N_, BadRequest, ConfigError, Conflict, NotFound, Unavailable
 
 ROLES = ("reader", "contributor", "maintainer", "admin")
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{1,31}")
@@ -114,8 +115,8 @@ def validate_username(username: object) -> str:
     """Lower-cased username of 2-32 letters, digits, ``-`` and ``_``, or :class:`BadRequest`."""
     name = username.strip().lower() if isinstance(username, str) else ""
     if not USERNAME_RE.fullmatch(name):
-        raise BadRequest("Nom d'utilisateur invalide : 2 à 32 caractères a-z, 0-9, « - » ou « _ », "
-                         "commençant par une lettre ou un chiffre.")
+        raise BadRequest(N_("Nom d'utilisateur invalide : 2 à 32 caractères a-z, 0-9, « - » ou « _ », commençant par "
+                            "une lettre ou un chiffre."))
     return name
 
 
@@ -123,15 +124,15 @@ def clean_display_name(name: object, fallback: str) -> str:
     """A display name of at most 100 printable characters (``fallback`` when empty)."""
     text = " ".join(name.split()) if isinstance(name, str) else ""
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise BadRequest("Le nom affiché contient des caractères de contrôle.")
+        raise BadRequest(N_("Le nom affiché contient des caractères de contrôle."))
     if len(text) > 100:
-        raise BadRequest("Le nom affiché dépasse 100 caractères.")
+        raise BadRequest(N_("Le nom affiché dépasse 100 caractères."))
     return text or fallback
 
 
 def validate_role(role: str) -> str:
     if role not in ROLES:
-        raise BadRequest(f"Rôle inconnu : {role}. Rôles possibles : {', '.join(ROLES)}.")
+        raise BadRequest(N_("Rôle inconnu : %(role)s. Rôles possibles : %(roles)s.", role=role, roles=', '.join(ROLES)))
     return role
 
 
@@ -155,12 +156,26 @@ class AccountService:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.hasher = hasher or PasswordHasher()
 
-    def create_schema(self) -> None:
-        """Create the tables if they are missing."""
+    def create_schema(self) -> list[str]:
+        """Bring the database to the newest migration (creating it, or adopting one made before migrations).
+
+        Returns the revisions applied by this call (empty when the database was already current).
+        """
+        from commons import migrations  # imports the other rooms' models: not at module import time
+
         try:
-            Base.metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
-            raise Unavailable(f"Base de comptes inaccessible : {exc.__class__.__name__}") from exc
+            return migrations.upgrade(self.engine)
+        except (SQLAlchemyError, Timeout) as exc:
+            raise Unavailable(N_("Base de comptes inaccessible : %(name)s", name=exc.__class__.__name__)) from exc
+
+    def schema_problems(self) -> list[str]:
+        """What ``commons check`` says about the database's migrations (empty when it is at the newest)."""
+        from commons import migrations
+
+        current = migrations.current_revision(self.engine)
+        head = migrations.head_revision()
+        return [] if current == head else [f"base de comptes en retard : migration {current or 'aucune'}, "
+                                           f"attendue {head} (le prochain démarrage la mettra à jour)"]
 
     def close(self) -> None:
         self.engine.dispose()
@@ -187,14 +202,15 @@ class AccountService:
             try:
                 db.flush()
             except IntegrityError as exc:
-                raise Conflict(f"Le nom d'utilisateur « {name} » est déjà pris.") from exc
+                raise Conflict(N_("Le nom d'utilisateur « %(name)s » est déjà pris.", name=name)) from exc
             return _account(row)
 
     def _check_password(self, password: object) -> None:
         if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-            raise BadRequest(f"Le mot de passe doit faire au moins {MIN_PASSWORD} caractères.")
+            raise BadRequest(N_("Le mot de passe doit faire au moins %(min_password)s caractères.",
+                                min_password=MIN_PASSWORD))
         if len(password) > MAX_PASSWORD or "\0" in password:
-            raise BadRequest("Mot de passe refusé (trop long ou caractère nul).")
+            raise BadRequest(N_("Mot de passe refusé (trop long ou caractère nul)."))
 
     def get(self, user_id: int) -> Account | None:
         with self.sessions() as db:
@@ -209,7 +225,7 @@ class AccountService:
     def require(self, username: str) -> Account:
         account = self.by_name(username)
         if account is None:
-            raise NotFound(f"Compte inconnu : {username}")
+            raise NotFound(N_("Compte inconnu : %(username)s", username=username))
         return account
 
     def count(self) -> int:
@@ -266,7 +282,7 @@ class AccountService:
         with self.sessions.begin() as db:
             row = db.scalar(select(UserRow).where(UserRow.username == username.strip().lower()))
             if row is None:
-                raise NotFound(f"Compte inconnu : {username}")
+                raise NotFound(N_("Compte inconnu : %(username)s", username=username))
             for key, value in values.items():
                 setattr(row, key, value)
             return _account(row)
@@ -291,7 +307,7 @@ class AccountService:
         with self.sessions.begin() as db:
             row = db.get(TokenRow, token_id)
             if row is None or row.user_id != user_id:
-                raise NotFound("Jeton inconnu.")
+                raise NotFound(N_("Jeton inconnu."))
             db.delete(row)
 
     def account_for_token(self, token: str) -> Account | None:
