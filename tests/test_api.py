@@ -412,6 +412,12 @@ HOSTILE: list[tuple[str, str, dict[str, Any], int]] = [
     ("GET", "/pages/existante/history?offset=99999999999999", {}, 400),
     ("GET", "/recent?limit=%00", {}, 400),
     ("GET", "/recent?limit=1e9", {}, 400),
+    # Unicode digits pass str.isdigit() but not int(): they were a 500 (found with the OpenAPI description).
+    ("GET", "/recent?limit=%C2%B2", {}, 400),
+    ("GET", "/recent?offset=%E2%91%A0", {}, 400),
+    ("GET", "/pages/existante/history?offset=%C2%B9", {}, 400),
+    ("GET", "/search?q=existante&limit=%C2%B2", {}, 400),
+    ("GET", "/search?q=existante&offset=%C2%B3", {}, 400),
     ("GET", "/contributors/%00", {}, 404),
     ("GET", "/contributors/" + "a" * 300, {}, 404),
     ("DELETE", "/pages/absente", {}, 404),
@@ -438,6 +444,20 @@ def test_hostile_requests_get_a_json_error_never_a_500(
 
 
 # -- description, recent changes, contributors ---------------------------------------------
+
+
+def test_search_dates_carry_their_offset_and_bad_tokens_are_refused(client: FlaskClient,
+                                                                     auth: dict[str, str]) -> None:
+    """Found by schemathesis: search results had naive dates, and a bad token was searched as anonymous."""
+    put(client, "allocations", "# Allocations\n\nLes allocations familiales.", None, headers=auth)
+    hits = client.get(f"{API}/search?q=allocations").get_json()["results"]
+    assert [h["path"] for h in hits] == ["allocations"]
+    updated = iso(hits[0]["updated"])
+    assert updated.utcoffset() is not None and updated.utcoffset().total_seconds() == 0
+    page = client.get(f"{API}/pages/allocations").get_json()
+    assert updated == datetime.fromisoformat(page["updated"])
+    assert_error(client.get(f"{API}/search?q=allocations", headers=bearer("cmn_faux")), 401, "not_logged_in")
+
 
 
 def test_openapi_description(client: FlaskClient) -> None:

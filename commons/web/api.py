@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from commons import paths
@@ -31,7 +32,7 @@ def authenticate() -> None:
     """Bad tokens are refused outright; cookie sessions must carry the CSRF token to write."""
     if request.headers.get("Authorization", "").startswith("Bearer "):
         if not current_user.is_authenticated or g.get("bad_token"):
-            raise NotLoggedIn("Jeton d'API invalide, révoqué ou compte bloqué.")
+            raise NotLoggedIn(_("Jeton d'API invalide, révoqué ou compte bloqué."))
         return
     if request.method not in ("GET", "HEAD", "OPTIONS") and current_user.is_authenticated:
         csrf.protect()
@@ -43,7 +44,7 @@ def _json_body() -> dict[str, Any]:
     except RecursionError:  # deeply nested arrays: the json module gives up
         body = None
     if not isinstance(body, dict):
-        raise BadRequest("Le corps de la requête doit être un objet JSON (UTF-8).")
+        raise BadRequest(_("Le corps de la requête doit être un objet JSON (UTF-8)."))
     return body
 
 
@@ -52,8 +53,8 @@ def _limit(default: int, maximum: int = 500) -> tuple[int, int]:
         raw = request.args.get(name, "")
         if not raw:
             return fallback
-        if not raw.isdigit() or len(raw) > 9:
-            raise BadRequest(f"Paramètre {name} invalide : un entier positif est attendu.")
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:  # not ² nor ١
+            raise BadRequest(_("Paramètre %(name)s invalide : un entier positif est attendu.", name=name))
         return int(raw)
 
     return min(number("limit", default), maximum), number("offset", 0)
@@ -89,7 +90,7 @@ def put_page(path: str) -> ResponseReturnValue:
     body = _json_body()
     base_rev = body.get("base_rev")
     if base_rev is not None and not isinstance(base_rev, str):
-        raise BadRequest("base_rev doit être une chaîne ou null.")
+        raise BadRequest(_("base_rev doit être une chaîne ou null."))
     who = require_edit(paths.validate_path(path))
     result = commons().pages.save(path, body.get("markdown"), body.get("summary"), base_rev or None,
                                   identity_for(who.username))
@@ -109,7 +110,7 @@ def page_history(path: str) -> ResponseReturnValue:
     limit, offset = _limit(50)
     revisions, total = commons().pages.revisions(path, max(limit, 1), offset)
     if total == 0:
-        raise NotFound(f"La page « {path} » n'a pas d'historique.")
+        raise NotFound(_("La page « %(path)s » n'a pas d'historique.", path=path))
     return jsonify(total=total, revisions=[_revision_json(r) for r in revisions])
 
 
@@ -131,4 +132,5 @@ def contributor(name: str) -> ResponseReturnValue:
 
 @bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
 def unknown(anything: str) -> ResponseReturnValue:
-    raise NotFound(f"Point d'accès inconnu : /-/api/v1/{anything}")
+    url = "/-/api/v1/" + anything
+    raise NotFound(_("Point d'accès inconnu : %(url)s", url=url))

@@ -1,181 +1,210 @@
-"""The OpenAPI 3 description of ``/-/api/v1``, served at ``/-/api/v1/openapi.json``."""
+"""The OpenAPI 3.1 description of ``/-/api/v1``, served at ``/-/api/v1/openapi.json``.
+
+Every JSON route of the API is described here with every status it can answer (``tests/test_openapi.py``
+walks the URL map, and ``tests/test_schemathesis.py`` runs schemathesis against a live server from this
+description). The schemas themselves are in :mod:`commons.web.openapi_schemas`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from commons.web.openapi_schemas import (
+    ATTACHMENT_PATTERN,
+    BASE_REV_PATTERN,
+    PAGE_PATH,
+    SCHEMAS,
+    SECURITY_SCHEMES,
+    SEGMENT,
+    SUGGESTION_ID_PATTERN,
+    SUMMARY,
+    Schema,
+    ref,
+)
 
-def _error(description: str) -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/Error"}
+# Anyone may read (a token or a session only changes who is asking); writing needs an account.
+READ: list[dict[str, list[str]]] = [{}, {"bearer": []}, {"cookie": []}]
+WRITE: list[dict[str, list[str]]] = [{"bearer": []}, {"cookie": []}]
+
+ERRORS = {
+    400: "bad input (the message says which), or a session without its CSRF token",
+    401: "not logged in, or a bad, revoked or blocked token",
+    403: "not allowed (role, or a protected page)",
+    404: "no such page, or no such address",
+    409: "conflict",
+    413: "too large",
+    429: "too many writes in a row with this account",
+}
+
+
+def _json(description: str, schema: Schema) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _body(schema: Schema, media: str = "application/json") -> dict[str, Any]:
+    return {"required": True, "content": {media: {"schema": schema}}}
 
 
-_PATH = {"name": "path", "in": "path", "required": True, "schema": {"type": "string"},
-         "description": "page path, e.g. guides/acces-aux-droits"}
-_LIMITS = [{"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}} for n in ("limit", "offset")]
-_STR = {"type": "string"}
-_REVISION = {"type": "object", "properties": {k: _STR for k in ("rev", "author", "date", "summary", "path")}}
-_KIND = {"type": "string", "enum": ["edit", "new", "delete", "restore", "rename"]}
-_CHANGE = {"type": "object", "properties": {**{k: _STR for k in ("rev", "author", "date", "summary", "path")},
-                                             "kind": _KIND}}
-_CHANGE_FILTERS = [
-    {"name": "folder", "in": "query", "schema": _STR, "description": "only pages under this folder, e.g. guides"},
-    {"name": "author", "in": "query", "schema": _STR, "description": "only changes by this contributor"},
-    {"name": "kind", "in": "query", "schema": _KIND},
+def op(ident: str, summary: str, ok: dict[int, tuple[str, Schema]], errors: dict[int, str],
+       *, parameters: list[dict[str, Any]] | None = None, body: dict[str, Any] | None = None,
+       write: bool = False, links: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One operation: its successful answers ``ok`` (with ``links`` to what may follow), its ``errors``
+    (status -> when; empty: the usual words)."""
+    responses = {str(status): _json(text, schema) for status, (text, schema) in ok.items()}
+    for status in ok if links else ():
+        responses[str(status)]["links"] = links
+    if body is not None:  # any body over max_body_bytes (5 MiB by default) is refused before it is read
+        errors = {413: "", **errors}
+    responses.update({str(status): _json(text or ERRORS[status], ref("Error")) for status, text in errors.items()})
+    operation: dict[str, Any] = {"operationId": ident, "summary": summary, "security": WRITE if write else READ,
+                                 "responses": dict(sorted(responses.items()))}
+    if parameters:
+        operation["parameters"] = parameters
+    if body is not None:
+        operation["requestBody"] = body
+    return operation
+
+
+def _query(name: str, schema: Schema, description: str = "") -> dict[str, Any]:
+    parameter = {"name": name, "in": "query", "required": False, "schema": schema}
+    if description:
+        parameter["description"] = description
+    return parameter
+
+
+def _number(name: str, digits: int, description: str) -> dict[str, Any]:
+    """A non-negative integer query parameter; more than ``digits`` digits answers 400."""
+    return _query(name, {"type": "integer", "minimum": 0, "maximum": 10 ** digits - 1}, description)
+
+
+def _follow(parameter: str, pointer: str, *operations: str) -> dict[str, Any]:
+    """OpenAPI links: the answer's ``pointer`` (e.g. ``/path``) is the ``parameter`` of each of ``operations``."""
+    return {ident: {"operationId": ident, "parameters": {parameter: f"$response.body#{pointer}"}}
+            for ident in operations}
+
+
+PAGE_LINKS = _follow("path", "/path", "getPage", "pageHistory", "pageCredits", "pageLinks", "talk", "postTalk",
+                     "suggest", "attachFile", "movePage", "deletePage")
+PATH = {"name": "path", "in": "path", "required": True, "schema": PAGE_PATH, "example": "guides/rsa",
+        "description": "page path: lowercase segments of a-z, 0-9 and - separated by /"}
+SUGGESTION = {"name": "id", "in": "path", "required": True, "description": "a suggestion's id",
+              "schema": {"type": "string", "pattern": SUGGESTION_ID_PATTERN}}
+PAGING = [_number("limit", 9, "how many (at most 500; 0 counts as 1)"), _number("offset", 9, "how many to skip")]
+RECENT_FILTERS = [
+    _query("folder", {"type": "string", "pattern": f"^({SEGMENT}(/{SEGMENT})*)?$", "maxLength": 200},
+           "only pages under this folder, e.g. guides"),
+    _query("author", {"type": "string", "maxLength": 200}, "only changes by this contributor"),
+    _query("kind", {"type": "string", "enum": ["", "edit", "new", "delete", "restore", "rename"]}),
 ]
+WRITE_ERRORS = {400: "", 401: "", 403: "", 404: "", 429: ""}
 
-_ID = {"name": "id", "in": "path", "required": True, "schema": _STR, "description": "a suggestion's id"}
-_SUGGESTION = {"type": "object", "properties": {
-    **{k: _STR for k in ("id", "path", "author", "summary", "status", "created")},
-    **{k: {"type": "string", "nullable": True} for k in ("base_rev", "reviewer", "reason", "rev")}}}
-_TALK = {"type": "object", "properties": {"path": _STR, "rev": _STR, "messages": {"type": "array", "items": {
-    "type": "object", "properties": {"author": _STR, "date": _STR, "html": _STR}}}}}
+PAGES: dict[str, Any] = {
+    "/pages": {"get": op("listPages", "All pages, by path", {200: ("pages", ref("PageList"))}, {401: ""})},
+    "/pages/{path}": {
+        "parameters": [PATH],
+        "get": op("getPage", "A page as it stands, or at revision ?rev=", {200: ("the page", ref("Page"))},
+                  {400: "invalid path or number", 401: "", 404: "no such page, or not at that revision"},
+                  parameters=[_query("rev", {"type": "string", "pattern": "^([0-9a-fA-F]{4,40})?$"},
+                                     "a commit id, full or abbreviated (empty: as it stands)")]),
+        "put": op("savePage", "Create (base_rev null) or save a page; changes made since base_rev are merged",
+                  {200: ("saved", ref("Saved")), 201: ("created", ref("Saved"))},
+                  {**WRITE_ERRORS, 409: "changed since base_rev at the same places, or created meanwhile: "
+                                        "current_rev and current_markdown say how it stands", 413: ""},
+                  body=_body(ref("PageWrite")), write=True, links=PAGE_LINKS),
+        "delete": op("deletePage", "Delete a page", {200: ("deleted", ref("Deleted"))},
+                     {**WRITE_ERRORS, 409: "changed since base_rev"}, write=True,
+                     parameters=[_query("base_rev", {"type": "string", "pattern": BASE_REV_PATTERN},
+                                        "refuse (409) if the page changed since this revision")]),
+    },
+    "/pages/{path}/history": {"parameters": [PATH], "get": op(
+        "pageHistory", "Revisions of a page, newest first (with those under its former names)",
+        {200: ("revisions", ref("History"))}, {400: "invalid path or number", 401: "", 404: "no history"},
+        parameters=PAGING)},
+    "/pages/{path}/move": {"parameters": [PATH], "post": op(
+        "movePage", "Rename a page (folder: true moves everything under path/); links to it are rewritten in the "
+                    "same commit and the old path answers 301 on the web",
+        {200: ("moved", ref("Moved"))},
+        {**WRITE_ERRORS, 409: "a page exists at the new name, or changed since base_rev"},
+        body=_body(ref("MoveRequest")), write=True, links=PAGE_LINKS)},
+    "/pages/{path}/files/{name}": {
+        "parameters": [PATH, {"name": "name", "in": "path", "required": True, "description": "the file's name",
+                              "schema": {"type": "string", "pattern": ATTACHMENT_PATTERN, "maxLength": 100},
+                              "example": "horaires.txt"}],
+        "put": op("attachFile", "Attach a file next to the page; its content must match its extension",
+                  {201: ("stored", ref("Attached"))},
+                  {**WRITE_ERRORS, 400: "bad name, type or content", 413: "larger than max_attachment_bytes"},
+                  body=_body({"type": "string", "format": "binary", "examples": ["Ouvert du lundi au vendredi.\n"]},
+                             "application/octet-stream"), write=True,
+                  parameters=[_query("summary", SUMMARY, "the commit message")])},
+    "/pages/{path}/links": {"parameters": [PATH], "get": op(
+        "pageLinks", "Pages this page links to, and existing pages that link to it", {200: ("links", ref("Links"))},
+        {400: "invalid path", 401: "", 404: "no such page, and no page links to it"})},
+    "/pages/{path}/credits": {"parameters": [PATH], "get": op(
+        "pageCredits", "Who wrote how much of the page as it stands (shares sum to 1), and every other kind of "
+                       "contribution to it", {200: ("credits", ref("Credits"))},
+        {400: "invalid path", 401: "", 404: "no such page"})},
+}
 
-_INT = {"type": "integer"}
-_CONTRIBUTOR = {"type": "object", "properties": {
-    "name": _STR, "joined": {"type": "string", "nullable": True},
-    "contributions": {"type": "object", "properties": {k: _INT for k in (
-        "pages_created", "edits", "restores", "surviving_tokens", "thanks_received", "reviews", "imports",
-        "discussions")}}}}
-_CREDITS = {"type": "object", "properties": {
-    "path": _STR, "rev": _STR, "tokens": _INT,
-    "authors": {"type": "array", "items": {"type": "object", "properties": {
-        "name": _STR, "share": {"type": "number"}, "tokens": _INT}}},
-    "contributions": {"type": "array", "items": {"type": "object", "properties": {
-        "name": _STR, "count": _INT, "kind": {"type": "string", "enum": [
-            "creation", "edit", "restore", "review", "discussion", "import", "thanks"]}}}}}}
+COMMONS: dict[str, Any] = {
+    "/search": {"get": op(
+        "search", "Full-text search", {200: ("results, best first", ref("SearchResults"))},
+        {400: "no query, or a bad number", 401: "", 404: ""},
+        parameters=[{**_query("q", {"type": "string", "pattern": "\\S"}, "the words to find (the first 500 "
+                                                                          "characters)"), "required": True},
+                    _number("limit", 6, "how many (at most 100)"), _number("offset", 6, "how many to skip")])},
+    "/recent": {"get": op("recentChanges", "Recent changes, newest first", {200: ("changes", ref("Changes"))},
+                          {400: "bad folder, author, kind or number", 401: ""}, parameters=PAGING + RECENT_FILTERS)},
+    "/wanted": {"get": op("wantedPages", "Missing pages, most wanted first (red links and searches that found "
+                                         "nothing)", {200: ("wanted pages", ref("Wanted"))}, {401: ""})},
+    "/contributors/{name}": {
+        "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1},
+                        "description": "an account's name (any case) or an imported author's"}],
+        "get": op("contributor", "A contributor and their contributions across the commons",
+                  {200: ("contributor", SCHEMAS["Contributor"])}, {401: "", 404: "unknown"})},
+    "/openapi.json": {"get": op("openapi", "This description", {200: ("OpenAPI 3.1", {"type": "object"})}, {401: ""})},
+}
+
+COLLABORATION: dict[str, Any] = {
+    "/pages/{path}/suggestions": {"parameters": [PATH], "post": op(
+        "suggest", "Propose a change (or a new page, base_rev null) for review instead of saving it",
+        {201: ("stored as a suggestion", ref("SuggestionCreated"))},
+        {400: "", 401: "not logged in while anonymous suggestions are off, or a bad token", 404: "",
+         409: "the page exists (base_rev null) or was deleted", 413: "", 429: ""},
+        body=_body(ref("PageWrite")), links=_follow("id", "/id", "acceptSuggestion", "declineSuggestion"))},
+    "/suggestions": {"get": op(
+        "listSuggestions", "Suggestions, newest first: every one for maintainers, one's own for others",
+        {200: ("suggestions", ref("Suggestions"))}, {400: "unknown status", 401: ""},
+        parameters=[_query("status", {"type": "string", "enum": ["", "open", "accepted", "declined", "all"],
+                                      "default": "open"})])},
+    "/suggestions/{id}/accept": {"parameters": [SUGGESTION], "post": op(
+        "acceptSuggestion", "Apply a suggestion, merged from its base revision (the suggester stays the author, "
+                            "the reviewer is named in a Reviewed-by trailer)", {200: ("accepted", ref("Accepted"))},
+        {**WRITE_ERRORS, 403: "not a maintainer", 404: "unknown id",
+         409: "conflicts with changes made since (it stays open), or already decided"}, write=True)},
+    "/suggestions/{id}/decline": {"parameters": [SUGGESTION], "post": op(
+        "declineSuggestion", "Decline a suggestion; the reason is shown to the suggester",
+        {200: ("declined", ref("Declined"))},
+        {**WRITE_ERRORS, 403: "not a maintainer", 404: "unknown id", 409: "already decided", 413: ""},
+        body=_body(ref("Decline")), write=True)},
+    "/pages/{path}/talk": {
+        "parameters": [PATH],
+        "get": op("talk", "The page's discussion, oldest message first", {200: ("messages", ref("Talk"))},
+                  {400: "invalid path", 401: "", 404: "no such page nor discussion"}),
+        "post": op("postTalk", "Add a message, signed with the account's name and dated",
+                   {201: ("the discussion with the new message and its commit", ref("Talk"))},
+                   {**WRITE_ERRORS, 403: "", 413: "message or discussion too long"},
+                   body=_body(ref("TalkPost")), write=True)},
+}
 
 OPENAPI: dict[str, Any] = {
-    "openapi": "3.0.3",
-    "info": {"title": "Commons API", "version": "1"},
+    "openapi": "3.1.0",
+    "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+    "info": {"title": "Commons API", "version": "1",
+             "description": "JSON in, JSON out, UTF-8. Errors are {\"error\": {\"code\", \"message\"}} with the "
+                            "matching status; never a 500 for bad input.",
+             "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"}},
     "servers": [{"url": "/-/api/v1"}],
-    "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        "schemas": {
-            "Error": {"type": "object", "required": ["error"], "properties": {
-                "error": {"type": "object", "properties": {"code": _STR, "message": _STR}}}},
-            "PageWrite": {"type": "object", "required": ["markdown"], "properties": {
-                "markdown": _STR, "summary": _STR, "base_rev": {"type": "string", "nullable": True}}},
-        },
-    },
-    "security": [{"bearer": []}, {}],
-    "paths": {
-        "/pages": {"get": {"summary": "All pages", "responses": {"200": _ok("pages", {
-            "type": "object", "properties": {"pages": {"type": "array", "items": {"type": "object", "properties": {
-                k: _STR for k in ("path", "title", "rev", "updated")}}}}})}}},
-        "/pages/{path}": {
-            "parameters": [_PATH],
-            "get": {"summary": "A page (optionally at ?rev=)",
-                    "parameters": [{"name": "rev", "in": "query", "schema": _STR}],
-                    "responses": {"200": _ok("the page", {"type": "object", "properties": {
-                        k: _STR for k in ("path", "title", "markdown", "html", "rev", "updated")}}),
-                        "400": _error("invalid path"), "404": _error("no such page")}},
-            "put": {"summary": "Create (base_rev null) or save a page",
-                    "requestBody": {"required": True, "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/PageWrite"}}}},
-                    "responses": {"200": _ok("saved", {"type": "object"}), "201": _ok("created", {"type": "object"}),
-                                  "400": _error("bad input"), "401": _error("not logged in"),
-                                  "403": _error("not allowed"), "409": _error("changed since base_rev"),
-                                  "413": _error("too large")}},
-            "delete": {"summary": "Delete a page",
-                       "parameters": [{"name": "base_rev", "in": "query", "schema": _STR}],
-                       "responses": {"200": _ok("deleted", {"type": "object", "properties": {"rev": _STR}}),
-                                     "401": _error("not logged in"), "403": _error("not allowed"),
-                                     "404": _error("no such page"), "409": _error("changed since base_rev")}},
-        },
-        "/pages/{path}/history": {"parameters": [_PATH], "get": {
-            "summary": "Revisions of a page, newest first", "parameters": _LIMITS,
-            "responses": {"200": _ok("revisions", {"type": "object", "properties": {
-                "revisions": {"type": "array", "items": _REVISION}}}), "404": _error("no such page")}}},
-        "/pages/{path}/move": {"parameters": [_PATH], "post": {
-            "summary": "Rename a page (folder: true moves everything under path/); links to it are rewritten in the "
-                       "same commit and the old path answers 301 on the web",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["to"], "properties": {
-                    "to": _STR, "base_rev": {"type": "string", "nullable": True}, "summary": _STR,
-                    "folder": {"type": "boolean", "default": False}}}}}},
-            "responses": {"200": _ok("moved", {"type": "object", "properties": {
-                "path": _STR, "rev": _STR, "moved": {"type": "object", "additionalProperties": _STR},
-                "rewritten": {"type": "array", "items": _STR}}}),
-                "400": _error("invalid name"), "401": _error("not logged in"), "403": _error("not allowed"),
-                "404": _error("no such page"),
-                "409": _error("a page exists at the new name, or changed since base_rev")}}},
-        "/pages/{path}/files/{name}": {
-            "parameters": [_PATH, {"name": "name", "in": "path", "required": True, "schema": _STR,
-                                   "description": "a-z, 0-9, - and _, then one of the accepted extensions"}],
-            "put": {"summary": "Attach a file next to the page (png jpg jpeg gif webp pdf odt ods docx xlsx txt csv "
-                               "mp3 ogg mp4 webm); its content must match its extension",
-                    "requestBody": {"required": True, "content": {"application/octet-stream": {
-                        "schema": {"type": "string", "format": "binary"}}}},
-                    "responses": {"201": _ok("stored", {"type": "object", "properties": {"url": _STR}}),
-                                  "400": _error("bad name, type or content"), "401": _error("not logged in"),
-                                  "403": _error("not allowed"), "404": _error("no such page"),
-                                  "413": _error("larger than max_attachment_bytes")}}},
-        "/pages/{path}/links": {"parameters": [_PATH], "get": {
-            "summary": "Pages this page links to, and existing pages that link to it",
-            "responses": {"200": _ok("links", {"type": "object", "properties": {
-                k: {"type": "array", "items": _STR} for k in ("links_to", "linked_from")}}),
-                "400": _error("invalid path"), "404": _error("no such page, and no page links to it")}}},
-        "/wanted": {"get": {"summary": "Missing pages, most wanted first (red links and searches that found nothing)",
-                            "responses": {"200": _ok("wanted pages", {"type": "object", "properties": {
-                                "wanted": {"type": "array", "items": {"type": "object", "properties": {
-                                    "path": _STR, "title": _STR, "links": {"type": "integer"},
-                                    "searches": {"type": "integer"}}}}}})}}},
-        "/recent": {"get": {"summary": "Recent changes, newest first", "parameters": _LIMITS + _CHANGE_FILTERS,
-                            "responses": {"200": _ok("changes", {"type": "object", "properties": {
-                                "changes": {"type": "array", "items": _CHANGE}}}),
-                                "400": _error("bad folder, kind or number")}}},
-        "/pages/{path}/suggestions": {"parameters": [_PATH], "post": {
-            "summary": "Propose a change (or a new page, base_rev null) for review instead of saving it; anonymous "
-                       "visitors may too when the commons allows it",
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/PageWrite"}}}},
-            "responses": {"201": _ok("stored as a suggestion", {"type": "object", "properties": {"id": _STR}}),
-                          "400": _error("bad input"), "401": _error("not logged in (anonymous suggestions are off)"),
-                          "409": _error("the page exists (base_rev null) or was deleted"),
-                          "413": _error("too large")}}},
-        "/suggestions": {"get": {
-            "summary": "Suggestions, newest first: every one for maintainers, one's own for others",
-            "parameters": [{"name": "status", "in": "query", "schema": {
-                "type": "string", "enum": ["open", "accepted", "declined", "all"], "default": "open"}}],
-            "responses": {"200": _ok("suggestions", {"type": "object", "properties": {"suggestions": {
-                "type": "array", "items": _SUGGESTION}}}),
-                "400": _error("unknown status"), "401": _error("not logged in")}}},
-        "/suggestions/{id}/accept": {"parameters": [_ID], "post": {
-            "summary": "Apply a suggestion (the suggester stays the author, the reviewer is named in a Reviewed-by "
-                       "trailer), merged three-way from its base revision",
-            "responses": {"200": _ok("accepted", {"type": "object", "properties": {
-                "status": _STR, "rev": _STR, "merged": {"type": "boolean"}}}),
-                "401": _error("not logged in"), "403": _error("not a maintainer"), "404": _error("unknown id"),
-                "409": _error("conflicts with changes made since (it stays open), or already decided")}}},
-        "/suggestions/{id}/decline": {"parameters": [_ID], "post": {
-            "summary": "Decline a suggestion; the reason is shown to the suggester",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["reason"], "properties": {"reason": _STR}}}}},
-            "responses": {"200": _ok("declined", {"type": "object", "properties": {
-                "status": _STR, "rev": {"type": "string", "nullable": True}}}),
-                "400": _error("no reason"), "401": _error("not logged in"), "403": _error("not a maintainer"),
-                "404": _error("unknown id"), "409": _error("already decided")}}},
-        "/pages/{path}/talk": {
-            "parameters": [_PATH],
-            "get": {"summary": "The page's discussion, oldest message first",
-                    "responses": {"200": _ok("messages", _TALK), "404": _error("no such page nor discussion")}},
-            "post": {"summary": "Add a message, signed with the account's name and dated",
-                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                         "type": "object", "required": ["markdown"], "properties": {"markdown": _STR}}}}},
-                     "responses": {"201": _ok("the discussion with the new message", _TALK),
-                                   "400": _error("empty message"), "401": _error("not logged in"),
-                                   "404": _error("no such page"), "413": _error("too large")}}},
-        "/contributors/{name}": {"parameters": [{"name": "name", "in": "path", "required": True, "schema": _STR}],
-                                 "get": {"summary": "A contributor and their contributions across the commons",
-                                         "responses": {"200": _ok("contributor", _CONTRIBUTOR),
-                                                       "404": _error("unknown")}}},
-        "/pages/{path}/credits": {"parameters": [_PATH], "get": {
-            "summary": "Who wrote how much of the page as it stands, and every kind of contribution to it",
-            "responses": {"200": _ok("credits", _CREDITS), "404": _error("no such page")}}},
-    },
+    "components": {"securitySchemes": SECURITY_SCHEMES, "schemas": SCHEMAS},
+    "security": READ,
+    "paths": {**PAGES, **COMMONS, **COLLABORATION},
 }

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from commons.errors import BadRequest
 from commons.search import Results
 from commons.web import commons
+from commons.web.api import authenticate
 
 bp = Blueprint("search", __name__)
 PAGE_SIZE = 20
@@ -17,8 +19,8 @@ def _number(name: str, default: int, maximum: int) -> int:
     raw = request.args.get(name, "")
     if not raw:
         return default
-    if not raw.isdigit() or len(raw) > 6:
-        raise BadRequest(f"Paramètre {name} invalide : un entier positif est attendu.")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:  # not ² nor ١
+        raise BadRequest(_("Paramètre %(name)s invalide : un entier positif est attendu.", name=name))
     return min(int(raw), maximum)
 
 
@@ -42,9 +44,10 @@ def search_page() -> ResponseReturnValue:
 
 @bp.get("/-/api/v1/search")
 def search_api() -> ResponseReturnValue:
+    authenticate()  # as everywhere in the API: a bad, revoked or blocked token is refused (401)
     query = request.args.get("q", "").strip()[:500]
     if not query:
-        raise BadRequest("Paramètre q manquant : que cherchez-vous ?")
+        raise BadRequest(_("Paramètre q manquant : que cherchez-vous ?"))
     results = _search(query, max(1, _number("limit", 20, 100)), _number("offset", 0, 100_000))
     return jsonify(query=results.query, total=results.total, suggestion=results.suggestion,
                    results=[{"path": h.path, "title": h.title, "snippet": h.snippet, "score": round(h.score, 4),
