@@ -214,6 +214,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+SYNC_CONFLICTS = 3  # exit status of a sync that left conflicts for a maintainer (on /-/sync)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Fetch a sister commons and merge what it changed; exit 3 while conflicts of that sister stay open."""
+    services = _open(args)
+    bar: list[tuple[Progress, Callable[[], None]]] = []  # drawn once there is progress: a refusal stays one line
+
+    def update(done: int, total: int) -> None:
+        if not bar:
+            bar.append(_progress("Synchronisation"))
+        bar[0][0](done, total)
+
+    try:
+        report = services.sisters.sync(args.remote, name=args.name, dry_run=args.dry_run, progress=update)
+        open_conflicts = services.sisters.conflicts(report.sister)
+    finally:
+        if bar:
+            bar[0][1]()
+        services.close()
+    for line in report.summary():
+        print(line)
+    return SYNC_CONFLICTS if open_conflicts and not args.dry_run else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data", default=argparse.SUPPRESS,
@@ -269,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", parents=[common], help="écrit une archive portable (bundle git, crédits, HTML)")
     p.add_argument("dest", help="dossier de destination (absent ou vide)")
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("sync", parents=[common],
+                       help="récupère et fusionne les modifications d'une commons sœur (sortie 3 : conflits ouverts)")
+    p.add_argument("remote", help="nom d'une sœur connue, dossier de données, dépôt git ou URL http(s)://…/-/git")
+    p.add_argument("--name", default=None, help="nom donné à la sœur (défaut : hôte de l'URL ou nom du dossier)")
+    p.add_argument("--dry-run", action="store_true", help="dit ce que la synchronisation apporterait, sans l'appliquer")
+    p.set_defaults(func=cmd_sync)
     return parser
 
 
