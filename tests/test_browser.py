@@ -6,89 +6,17 @@ Skipped with a clear reason where chromium is absent, unless COMMONS_REQUIRE_BRO
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if CHROMIUM is None:
-    if os.environ.get("COMMONS_REQUIRE_BROWSER") == "1":
-        raise RuntimeError("COMMONS_REQUIRE_BROWSER=1 but no chromium is installed (apt-get install chromium)")
-    pytest.skip("chromium is not installed (apt-get install chromium); browser tests skipped",
-                allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-ARTEFACTS = Path(os.environ.get("COMMONS_ARTEFACTS", "test-artefacts"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from browser_support import browser_fixture, demo_server, expect, page_fixture, register  # noqa: F401 - fixtures
+from playwright.sync_api import Page
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`commons serve` on a demo commons, as a user would start it."""
-    data = tmp_path_factory.mktemp("browser") / "data"
-    command = [sys.executable, "-m", "commons", "--data", str(data)]
-    subprocess.run([*command, "init", "--demo"], check=True, capture_output=True)
-    port = _free_port()
-    process = subprocess.Popen([*command, "serve", "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url + "/", timeout=2)  # noqa: S310 - our own local server
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("commons serve did not start") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = browser.new_context(locale="fr-FR")
-    tab = context.new_page()
-    yield tab
-    ARTEFACTS.mkdir(exist_ok=True)
-    tab.screenshot(path=str(ARTEFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
-
-
-def register(page: Page, server: str, name: str) -> None:
-    page.goto(server + "/-/register")
-    page.get_by_label("Nom d'utilisateur").fill(name)
-    page.get_by_label("Mot de passe (8 caractères au moins)").fill("un mot de passe sûr")
-    page.get_by_label("Mot de passe, encore").fill("un mot de passe sûr")
-    page.get_by_role("button", name="Créer mon compte").click()
-    expect(page.get_by_role("heading", name="Mon compte")).to_be_visible()
+    yield from demo_server(tmp_path_factory)
 
 
 def test_visitor_reads_the_demo_and_follows_links(page: Page, server: str) -> None:
