@@ -35,9 +35,9 @@ security: install-test
 
 # Extract the interface strings, update both catalogues, compile them (the .mo files are committed).
 translations: install-test
-	$(BIN)/pybabel extract --quiet --no-location -F babel.cfg -k _l -o commons/translations/messages.pot .
-	$(BIN)/pybabel update --quiet -i commons/translations/messages.pot -d commons/translations
-	$(BIN)/pybabel compile --quiet -d commons/translations
+	$(BIN)/pybabel --quiet extract --no-location -F babel.cfg -k _l -k N_ -o commons/translations/messages.pot .
+	$(BIN)/pybabel --quiet update -i commons/translations/messages.pot -d commons/translations
+	$(BIN)/pybabel --quiet compile -d commons/translations
 
 bench: install-test
 	$(BIN)/python benchmarks/run.py

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from commons import paths
-from commons.errors import BadRequest, NotFound, TooLarge
+from commons.errors import N_, BadRequest, NotFound, TooLarge
 from commons.storage import GitStore
 
 TYPES = {
@@ -79,14 +79,14 @@ def check(name: str, data: object, limit: int) -> bytes:
     """
     paths.validate_attachment_name(name)
     if not isinstance(data, bytes | bytearray):
-        raise BadRequest("Le fichier doit être envoyé tel quel (octets bruts).")
+        raise BadRequest(N_("Le fichier doit être envoyé tel quel (octets bruts)."))
     if len(data) > limit:
-        raise TooLarge(f"Le fichier dépasse la taille maximale ({limit // (1024 * 1024)} Mio).")
+        raise TooLarge(N_("Le fichier dépasse la taille maximale (%(limit)s Mio).", limit=limit // (1024 * 1024)))
     if not data:
-        raise BadRequest("Le fichier est vide.")
+        raise BadRequest(N_("Le fichier est vide."))
     if not _LOOKS_LIKE[extension(name)](bytes(data[:65536])):
-        raise BadRequest(f"Le contenu du fichier ne correspond pas à son extension (.{extension(name)}) : "
-                         "renommez-le avec la bonne extension ; les pages web et les images SVG sont refusées.")
+        raise BadRequest(N_("Le contenu du fichier ne correspond pas à son extension (.%(name)s) : renommez-le avec la "
+                            "bonne extension ; les pages web et les images SVG sont refusées.", name=extension(name)))
     return bytes(data)
 
 
@@ -96,7 +96,7 @@ def read(store: GitStore, path: str, name: str) -> tuple[str, bytes]:
     head = store.head()
     blob = store.blob_id(head, file) if head else None
     if blob is None:
-        raise NotFound(f"Aucun fichier « {name} » n'est joint à la page « {path} ».")
+        raise NotFound(N_("Aucun fichier « %(name)s » n'est joint à la page « %(path)s ».", name=name, path=path))
     return blob, store.read_blob(blob)
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from commons.errors import N_
+
 KINDS = ("edit", "new", "delete", "restore", "rename")
-KIND_LABELS = {"edit": "modification", "new": "nouvelle page", "delete": "suppression",
-               "restore": "restauration", "rename": "renommage"}
+KIND_LABELS = {"edit": N_("modification"), "new": N_("nouvelle page"), "delete": N_("suppression"),
+               "restore": N_("restauration"), "rename": N_("renommage")}
 RESTORE_PREFIX = "Restauration de la révision "
 MAX_WATCHED = 500  # pages plus folders one filter may list (SQLite allows 32,766 parameters)
 

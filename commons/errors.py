@@ -9,6 +9,29 @@ from __future__ import annotations
 from typing import Any
 
 
+class Text(str):
+    """A French message that keeps its untranslated template and values.
+
+    It *is* the French text (``str``), so code, logs and the CLI read it as
+    before; the web layer translates ``template`` with ``params`` into the
+    reader's language. Services stay free of Flask.
+    """
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, **params: Any) -> Text:
+        text = super().__new__(cls, template % params if params else template)
+        text.template = template
+        text.params = params
+        return text
+
+
+def N_(template: str, **params: Any) -> Text:  # noqa: N802 - the usual gettext marker name
+    """Mark ``template`` for extraction (``pybabel extract -k N_``) without translating it here."""
+    return Text(template, **params)
+
+
 class CommonsError(Exception):
     """Base class of every error a user may see."""
 

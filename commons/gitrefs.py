@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping
 
-from commons.errors import CommonsError, Conflict, Unavailable
+from commons.errors import N_, CommonsError, Conflict, Unavailable
 
 if TYPE_CHECKING:
     from commons.storage import Identity
@@ -91,8 +91,8 @@ class DetachedWrites:
             self._git("update-ref", "-m", "commons", name, new, old or _ZERO)
         except CommonsError as exc:
             if self.refs(name).get(name) != old:
-                raise Conflict(f"La référence {name} a changé entre-temps.") from exc
-            raise Unavailable(f"Impossible d'écrire la référence {name} dans le dépôt.") from exc
+                raise Conflict(N_("La référence %(name)s a changé entre-temps.", name=name)) from exc
+            raise Unavailable(N_("Impossible d'écrire la référence %(name)s dans le dépôt.", name=name)) from exc
 
     def delete_ref(self, name: str, old: str | None = None) -> None:
         """Delete the private ref ``name`` (if ``old`` is given, only while it still points there)."""
@@ -101,5 +101,5 @@ class DetachedWrites:
             self._git("update-ref", "-m", "commons", "-d", name, *([old] if old else []))
         except CommonsError as exc:
             if old and self.refs(name).get(name) != old:
-                raise Conflict(f"La référence {name} a changé entre-temps.") from exc
-            raise Unavailable(f"Impossible de supprimer la référence {name} du dépôt.") from exc
+                raise Conflict(N_("La référence %(name)s a changé entre-temps.", name=name)) from exc
+            raise Unavailable(N_("Impossible de supprimer la référence %(name)s du dépôt.", name=name)) from exc

@@ -27,7 +27,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.token import STANDARD_TYPES
 
 from commons import paths
-from commons.errors import InvalidPath
+from commons.errors import N_, InvalidPath
 
 logger = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ class _CommonsExtension(Extension):
         target = target.strip()
         relative = target.startswith(("./", "../"))
         if not relative and ".." in target.split("/"):
-            raise InvalidPath("Lien invalide.")
+            raise InvalidPath(N_("Lien invalide."))
         # A page with no path yet is at the root: "../x" leaves the wiki.
         return paths.resolve_link(target, self.current_path or paths.HOME)
 

@@ -20,7 +20,7 @@ from sqlalchemy import DateTime, Integer, String, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from commons.accounts import Account, AccountService, Base, TokenRow, UserRow
-from commons.errors import BadRequest, Forbidden
+from commons.errors import N_, BadRequest, Forbidden
 from commons.history import HistoryStore
 from commons.watch import WatchFeedRow, WatchRow
 
@@ -52,7 +52,8 @@ class Members:
 
     def __init__(self, accounts: AccountService, history: HistoryStore, mode: str = "open") -> None:
         if mode not in REGISTRATION_MODES:
-            raise BadRequest(f"Mode d'inscription inconnu : {mode} ({', '.join(REGISTRATION_MODES)}).")
+            raise BadRequest(N_("Mode d'inscription inconnu : %(mode)s (%(registration_modes)s).",
+                                mode=mode, registration_modes=', '.join(REGISTRATION_MODES)))
         self.accounts = accounts
         self.history = history
         self.mode = mode
@@ -62,7 +63,7 @@ class Members:
         """Create an account as the registration mode allows; under "approval" it waits for a maintainer."""
         first = self.accounts.count() == 0
         if self.mode == "closed" and not first:
-            raise Forbidden("Les inscriptions sont fermées sur ce commons.")
+            raise Forbidden(N_("Les inscriptions sont fermées sur ce commons."))
         if self.mode == "invitation" and not first:
             return self._register_invited(username, password, display_name, invitation or "")
         return self.accounts.add(username, password, display_name=display_name,
@@ -74,7 +75,7 @@ class Members:
             claimed = db.execute(update(InvitationRow).where(InvitationRow.digest == digest,
                                                              InvitationRow.used_by.is_(None)).values(used_by=0))
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                raise Forbidden("Invitation inconnue ou déjà utilisée.")
+                raise Forbidden(N_("Invitation inconnue ou déjà utilisée."))
         try:
             created = self.accounts.add(username, password, display_name=display_name)
         except BaseException:

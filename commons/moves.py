@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from commons import paths
-from commons.errors import BadRequest, Conflict, NotFound
+from commons.errors import N_, BadRequest, Conflict, NotFound
 from commons.history import HistoryStore
 from commons.rewrite import rewrite_links
 from commons.storage import GitStore
@@ -59,11 +59,11 @@ class MoveResult:
 def check_names(source: str, target: str, folder: bool) -> None:
     """Refuse a move that goes nowhere, moves the home page, or puts a folder inside itself (400)."""
     if source == target:
-        raise BadRequest("La page porte déjà ce nom.")
+        raise BadRequest(N_("La page porte déjà ce nom."))
     if paths.HOME in (source, target):
-        raise BadRequest("La page d'accueil ne peut être ni renommée ni remplacée par un renommage.")
+        raise BadRequest(N_("La page d'accueil ne peut être ni renommée ni remplacée par un renommage."))
     if folder and target.startswith(source + "/"):
-        raise BadRequest("Un dossier ne peut pas être déplacé dans l'un de ses sous-dossiers.")
+        raise BadRequest(N_("Un dossier ne peut pas être déplacé dans l'un de ses sous-dossiers."))
 
 
 def files_to_move(store: GitStore, history: HistoryStore, head: str, source: str, target: str,
@@ -73,13 +73,13 @@ def files_to_move(store: GitStore, history: HistoryStore, head: str, source: str
     if history.exists(source):
         files[paths.file_for(source)] = paths.file_for(target)
     elif not folder:
-        raise NotFound(f"La page « {source} » n'existe pas.")
+        raise NotFound(N_("La page « %(source)s » n'existe pas.", source=source))
     for name in store.list_files(head, source):
         rest = name[len(source) + 1:]
         if folder or ("/" not in rest and paths.is_attachment_name(rest)):
             files[name] = f"{target}/{rest}"
     if not any(paths.path_for_file(name) for name in files):
-        raise NotFound(f"Aucune page à déplacer dans « {source}/ ».")
+        raise NotFound(N_("Aucune page à déplacer dans « %(source)s/ ».", source=source))
     return files
 
 
@@ -92,8 +92,13 @@ def refuse_taken(store: GitStore, head: str, files: dict[str, str], target: str)
     if not taken:
         return
     pages = [p for name in taken if (p := paths.path_for_file(name))]
-    what = f"la page « {pages[0]} »" if pages else f"le fichier « {taken[0]} »"
-    raise Conflict(f"Impossible de renommer : {what} existe déjà. Choisissez un autre nom.", taken=taken)
+    if pages:
+        message = N_("Impossible de renommer : la page « %(name)s » existe déjà. Choisissez un autre nom.",
+                     name=pages[0])
+    else:
+        message = N_("Impossible de renommer : le fichier « %(name)s » existe déjà. Choisissez un autre nom.",
+                     name=taken[0])
+    raise Conflict(message, taken=taken)
 
 
 def _linking(history: HistoryStore, moved: dict[str, str], linked_from: LinkedFrom | None) -> set[str]:
@@ -125,7 +130,7 @@ def plan_move(store: GitStore, history: HistoryStore, head: str | None, source: 
     """Everything one move commits: files moved, links rewritten (caller holds the write lock, stores caught up)."""
     check_names(source, target, folder)
     if head is None:
-        raise NotFound(f"La page « {source} » n'existe pas.")
+        raise NotFound(N_("La page « %(source)s » n'existe pas.", source=source))
     files = files_to_move(store, history, head, source, target, folder)
     refuse_taken(store, head, files, target)
     changes: dict[str, bytes | None] = {old: None for old in files}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from commons.errors import InvalidPath
+from commons.errors import N_, InvalidPath
 
 MAX_PATH_LENGTH = 200
 HOME = "home"
@@ -67,13 +67,13 @@ def validate_path(path: str) -> str:
     ``-``, ``.git``, NUL and control characters, upper case and over-long names.
     """
     if not isinstance(path, str) or not path:
-        raise InvalidPath("Le nom de page est vide.")
+        raise InvalidPath(N_("Le nom de page est vide."))
     if len(path) > MAX_PATH_LENGTH:
-        raise InvalidPath(f"Le nom de page dépasse {MAX_PATH_LENGTH} caractères.")
+        raise InvalidPath(N_("Le nom de page dépasse %(max_path_length)s caractères.", max_path_length=MAX_PATH_LENGTH))
     if not _PATH_RE.fullmatch(path):
         raise InvalidPath(
-            "Nom de page invalide : utilisez des minuscules sans accent, des chiffres "
-            "et des tirets, séparés par « / » (ex. « guides/acces-aux-droits »)."
+            N_("Nom de page invalide : utilisez des minuscules sans accent, des chiffres et des tirets, séparés par « "
+               "/ » (ex. « guides/acces-aux-droits »).")
         )
     return path
 
@@ -120,7 +120,7 @@ def resolve_link(target: str, current: str = "") -> str:
         for part in target.split("/"):
             if part == "..":
                 if not folder:
-                    raise InvalidPath("Le lien remonte au-delà de la racine.")
+                    raise InvalidPath(N_("Le lien remonte au-delà de la racine."))
                 folder.pop()
             elif part not in ("", "."):
                 folder.append(part)
@@ -137,12 +137,14 @@ def validate_attachment_name(name: str) -> str:
     match = _ATTACHMENT_RE.fullmatch(name) if isinstance(name, str) else None
     if match is None or len(name) > MAX_ATTACHMENT_NAME:
         raise InvalidPath(
-            "Nom de fichier invalide : minuscules sans accent, chiffres, « - » ou « _ », puis une extension "
-            f"(ex. « plan-d-acces.png »), au plus {MAX_ATTACHMENT_NAME} caractères."
+            N_("Nom de fichier invalide : minuscules sans accent, chiffres, « - » ou « _ », puis une extension (ex. « "
+               "plan-d-acces.png »), au plus %(max_attachment_name)s caractères.",
+               max_attachment_name=MAX_ATTACHMENT_NAME)
         )
     if match.group(1) not in ATTACHMENT_EXTENSIONS:
         allowed = ", ".join(sorted(ATTACHMENT_EXTENSIONS))
-        raise InvalidPath(f"Type de fichier non accepté (.{match.group(1)}). Extensions acceptées : {allowed}.")
+        raise InvalidPath(N_("Type de fichier non accepté (.%(match)s). Extensions acceptées : %(allowed)s.",
+                             match=match.group(1), allowed=allowed))
     return name
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from urllib.parse import unquote
 
 from commons import markup, paths
-from commons.errors import InvalidPath
+from commons.errors import N_, InvalidPath
 
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _INLINE_RE = re.compile(
@@ -103,7 +103,7 @@ def _resolve_wikilink(target: str, current: str) -> str:
     """The page a wikilink target names from page ``current`` (the rule of ``markup``'s wikilinks)."""
     target = target.strip()
     if not target.startswith(("./", "../")) and ".." in target.split("/"):
-        raise InvalidPath("Lien invalide.")
+        raise InvalidPath(N_("Lien invalide."))
     return paths.resolve_link(target, current or paths.HOME)
 
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from commons.errors import NotFound
+from commons.errors import N_, NotFound
 from commons.markup import split_front_matter
 
 # Python-Markdown's fence: at the start of a line, optional language or {attributes}, closed by the same fence.
@@ -130,7 +130,8 @@ def _bounds(text: str, number: int) -> tuple[list[str], int, int, str]:
     if number == 0:
         return lines, 0, found[0].start if found else len(lines), ""
     if not 1 <= number <= len(found):
-        raise NotFound(f"Cette page n'a pas de section n°{number} (elle en a {len(found)}).")
+        raise NotFound(N_("Cette page n'a pas de section n°%(number)s (elle en a %(found)s).",
+                          number=number, found=len(found)))
     heading = found[number - 1]
     return lines, heading.start, heading.end, heading.title
 
@@ -165,8 +166,12 @@ def splice(text: str, number: int, new_section: str) -> str:
     return "".join(lines[:start] + replacement + lines[end:])
 
 
-def add_edit_links(rendered_html: str, text: str, href: Callable[[int], str]) -> str:
+def add_edit_links(rendered_html: str, text: str, href: Callable[[int], str],
+                   labels: tuple[str, str] = ("Modifier la section « %(name)s »", "modifier cette section")) -> str:
     """Insert an "edit this section" link after each ``<h2>``..``<h6>`` of the sanitised ``rendered_html``.
+
+    ``labels`` are the link's accessible name (with ``%(name)s``, the heading) and its text, in
+    the reader's language (French by default).
 
     Heading N of the HTML is section N of ``text`` only when both list the same
     levels in the same order; when they do not (a heading inside a quote or a
@@ -182,7 +187,8 @@ def add_edit_links(rendered_html: str, text: str, href: Callable[[int], str]) ->
         last = match.end()
         if int(match.group(1)) >= 2:
             name = html.escape(html.unescape(_TAG_RE.sub("", match.group(2))).strip(), quote=True)
+            aria = html.escape(labels[0], quote=True) % {"name": name}
             out.append(f'<a class="edit-section" href="{html.escape(href(number), quote=True)}" '
-                       f'aria-label="Modifier la section « {name} »">modifier cette section</a>')
+                       f'aria-label="{aria}">{html.escape(labels[1])}</a>')
     out.append(rendered_html[last:])
     return "".join(out)

@@ -27,7 +27,7 @@ import git
 from git.objects.fun import tree_entries_from_data, tree_to_stream
 from gitdb import IStream
 
-from commons.errors import CommonsError, Conflict, NotFound, Unavailable
+from commons.errors import N_, CommonsError, Conflict, NotFound, Unavailable
 from commons.gitrefs import DetachedWrites
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,8 @@ class GitStore(DetachedWrites):
         repo = getattr(self._local, "repo", None)
         if repo is None:
             if not self.exists():
-                raise Unavailable(f"Aucun dépôt git dans {self.repo_dir} : lancez « commons init ».")
+                raise Unavailable(N_("Aucun dépôt git dans %(repo_dir)s : lancez « commons init ».",
+                                     repo_dir=self.repo_dir))
             repo = git.Repo(self.repo_dir)
             self._local.repo = repo
             with self._repos_lock:
@@ -155,7 +156,7 @@ class GitStore(DetachedWrites):
             )
         except subprocess.CalledProcessError as exc:
             message = exc.stderr.decode("utf-8", "replace").strip()
-            raise CommonsError(f"git {args[0]} a échoué : {message}") from exc
+            raise CommonsError(N_("git %(args)s a échoué : %(message)s", args=args[0], message=message)) from exc
         return done.stdout.decode("utf-8", "replace")
 
     # -- reading ----------------------------------------------------------------
@@ -172,7 +173,7 @@ class GitStore(DetachedWrites):
         try:
             return self.repo().odb.stream(bytes.fromhex(sha)).read()
         except (ValueError, git.BadName, git.BadObject) as exc:
-            raise NotFound(f"Objet git introuvable : {sha}") from exc
+            raise NotFound(N_("Objet git introuvable : %(sha)s", sha=sha)) from exc
 
     def blob_id(self, rev: str, name: str) -> str | None:
         """The blob id of file ``name`` at commit ``rev``, or ``None`` if absent."""

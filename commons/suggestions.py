@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from commons import paths
 from commons.accounts import Base
-from commons.errors import BadRequest, Conflict, NotFound, NotLoggedIn, Unavailable
+from commons.errors import N_, BadRequest, Conflict, NotFound, NotLoggedIn, Unavailable
 from commons.merging import merge_texts
 from commons.pages import EMAIL_DOMAIN, PageService, SaveResult, clean_rev, clean_summary, clean_text, identity_for
 from commons.storage import GitStore
@@ -108,9 +108,9 @@ def clean_reason(reason: object) -> str:
     """A decline reason: required, at most ``MAX_REASON`` characters, no NUL."""
     text = reason.replace("\r\n", "\n").strip() if isinstance(reason, str) else ""
     if not text or "\0" in text:
-        raise BadRequest("Indiquez la raison du refus : elle sera montrée à la personne qui a proposé.")
+        raise BadRequest(N_("Indiquez la raison du refus : elle sera montrée à la personne qui a proposé."))
     if len(text) > MAX_REASON:
-        raise BadRequest(f"La raison dépasse {MAX_REASON} caractères.")
+        raise BadRequest(N_("La raison dépasse %(max_reason)s caractères.", max_reason=MAX_REASON))
     return text
 
 
@@ -134,7 +134,7 @@ class SuggestionService:
         try:
             self._lock.acquire(timeout=30)
         except Timeout as exc:
-            raise Unavailable("La relecture est très sollicitée ; réessayez dans un instant.") from exc
+            raise Unavailable(N_("La relecture est très sollicitée ; réessayez dans un instant.")) from exc
         try:
             yield
         finally:
@@ -151,7 +151,7 @@ class SuggestionService:
         path = paths.validate_path(path)
         settings = self.pages.settings
         if author is None and not settings.anonymous_suggestions:
-            raise NotLoggedIn("Connectez-vous pour proposer une modification.")
+            raise NotLoggedIn(N_("Connectez-vous pour proposer une modification."))
         text = clean_text(markdown, settings.max_page_bytes)
         base = self._check_base(path, clean_rev(base_rev))
         name = author or ANONYMOUS
@@ -166,7 +166,7 @@ class SuggestionService:
                 db.add(row)
         except SQLAlchemyError as exc:
             self.store.delete_ref(REF_PREFIX + ident)
-            raise Unavailable("La proposition n'a pas pu être enregistrée ; réessayez.") from exc
+            raise Unavailable(N_("La proposition n'a pas pu être enregistrée ; réessayez.")) from exc
         log.info("suggestion id=%s page=%s commit=%s author=%s", ident, path, commit, name)
         return ident
 
@@ -179,7 +179,7 @@ class SuggestionService:
             except Conflict:
                 continue  # that id is taken
             return ident
-        raise Unavailable("Impossible de réserver un numéro de proposition ; réessayez.")
+        raise Unavailable(N_("Impossible de réserver un numéro de proposition ; réessayez."))
 
     def _check_base(self, path: str, base: str | None) -> str | None:
         """The full id of the base revision, checked against the page as it stands (as a save would)."""
@@ -187,17 +187,20 @@ class SuggestionService:
         if base is None:
             if current is not None:
                 text = self.store.read_blob(current.blob).decode("utf-8", "replace")
-                raise Conflict(f"La page « {path} » existe déjà : proposez une modification de son texte actuel.",
+                raise Conflict(N_("La page « %(path)s » existe déjà : proposez une modification de son texte actuel.",
+                                  path=path),
                                current_rev=current.rev, current_markdown=text)
             return None
         head = self.store.head()
         full = self.store.resolve(base)
         if full is None or head is None or not self.store.is_ancestor(full, head):
-            raise BadRequest("Révision de base (base_rev) inconnue dans l'historique du commons.")
+            raise BadRequest(N_("Révision de base (base_rev) inconnue dans l'historique du commons."))
         if self.store.blob_id(full, paths.file_for(path)) is None:
-            raise BadRequest(f"La page « {path} » n'existait pas à la révision {full[:7]}.")
+            raise BadRequest(N_("La page « %(path)s » n'existait pas à la révision %(full)s.",
+                                path=path, full=full[:7]))
         if current is None:
-            raise Conflict(f"La page « {path} » a été supprimée depuis.", current_rev=None, current_markdown="")
+            raise Conflict(N_("La page « %(path)s » a été supprimée depuis.",
+                              path=path), current_rev=None, current_markdown="")
         return full
 
     # -- reading --------------------------------------------------------------------------
@@ -209,14 +212,15 @@ class SuggestionService:
             with self.sessions() as db:
                 row = db.get(SuggestionRow, ident)
         if row is None:
-            raise NotFound(f"Proposition inconnue : {str(ident)[:16]}")
+            raise NotFound(N_("Proposition inconnue : %(ident)s", ident=str(ident)[:16]))
         return self._suggestion(row)
 
     def list(self, status: str | None = "open", account: str | None = None,
              ids: Sequence[str] | None = None, limit: int = LIST_LIMIT) -> list[Suggestion]:
         """Suggestions, newest first: of one ``status`` (``None``: all), of one ``account``, or among ``ids``."""
         if status is not None and status not in STATUSES:
-            raise BadRequest(f"Statut inconnu : {status}. Statuts possibles : {', '.join(STATUSES)}.")
+            raise BadRequest(N_("Statut inconnu : %(status)s. Statuts possibles : %(statuses)s.",
+                                status=status, statuses=', '.join(STATUSES)))
         query = select(SuggestionRow).order_by(SuggestionRow.created.desc(), SuggestionRow.id).limit(limit)
         if status is not None:
             query = query.where(SuggestionRow.status == status)
@@ -265,7 +269,8 @@ class SuggestionService:
         with self._reviewing():
             suggestion = self._open(ident)
             if not self.store.read_file(suggestion.commit, paths.file_for(suggestion.path)):
-                raise Unavailable(f"Le texte de la proposition {ident} est introuvable dans le dépôt.")
+                raise Unavailable(N_("Le texte de la proposition %(ident)s est introuvable dans le dépôt.",
+                                     ident=ident))
             trailer = f"Reviewed-by: {reviewer} <{reviewer}@{EMAIL_DOMAIN}>"
             result = self.pages.save(suggestion.path, suggestion.markdown, suggestion.summary, suggestion.base_rev,
                                      identity_for(suggestion.author), trailers=[trailer])
@@ -285,8 +290,9 @@ class SuggestionService:
     def _open(self, ident: str) -> Suggestion:
         suggestion = self.get(ident)
         if suggestion.status != "open":
-            what = "acceptée" if suggestion.status == "accepted" else "refusée"
-            raise Conflict(f"La proposition {ident} a déjà été {what}.")
+            if suggestion.status == "accepted":
+                raise Conflict(N_("La proposition %(id)s a déjà été acceptée.", id=ident))
+            raise Conflict(N_("La proposition %(id)s a déjà été refusée.", id=ident))
         return suggestion
 
     def _close(self, suggestion: Suggestion, status: str, reviewer: str, reason: str | None = None,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from commons import markup, paths
-from commons.errors import BadRequest, NotFound, TooLarge
+from commons.errors import N_, BadRequest, NotFound, TooLarge
 from commons.pages import PageService, identity_for
 from commons.storage import GitStore
 
@@ -68,12 +68,12 @@ def path_of_talk_file(name: str) -> str | None:
 def clean_message(markdown: object) -> str:
     """A message as submitted: a non-empty string of at most ``MAX_MESSAGE`` characters, no NUL."""
     if not isinstance(markdown, str) or "\0" in markdown:
-        raise BadRequest("Le message doit être du texte (Markdown).")
+        raise BadRequest(N_("Le message doit être du texte (Markdown)."))
     text = markdown.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     if not text.strip():
-        raise BadRequest("Le message est vide.")
+        raise BadRequest(N_("Le message est vide."))
     if len(text) > MAX_MESSAGE:
-        raise TooLarge(f"Le message dépasse {MAX_MESSAGE} caractères.")
+        raise TooLarge(N_("Le message dépasse %(max_message)s caractères.", max_message=MAX_MESSAGE))
     return text
 
 
@@ -146,7 +146,7 @@ class TalkService:
         text = self.store.read_file(head, talk_file(path)) if head else None
         if text is None:
             if not self.pages.exists(path):
-                raise NotFound(f"La page « {path} » n'existe pas, ni sa discussion.")
+                raise NotFound(N_("La page « %(path)s » n'existe pas, ni sa discussion.", path=path))
             return []
         return parse(text.decode("utf-8", "replace"))
 
@@ -165,11 +165,11 @@ class TalkService:
             head = self.pages._caught_up_head()
             old = self.store.read_file(head, name) if head else None
             if old is None and not self.pages.exists(path):
-                raise NotFound(f"La page « {path} » n'existe pas : on ne peut pas en discuter.")
+                raise NotFound(N_("La page « %(path)s » n'existe pas : on ne peut pas en discuter.", path=path))
             start = old.decode("utf-8", "replace").rstrip("\n") + "\n" if old else f"# Discussion : {path}\n"
             text = f"{start}\n{section}".encode()
             if len(text) > self.pages.settings.max_page_bytes:
-                raise TooLarge("Cette discussion est devenue trop longue : demandez à un mainteneur de l'archiver.")
+                raise TooLarge(N_("Cette discussion est devenue trop longue : demandez à un mainteneur de l'archiver."))
             rev = self.pages._commit(head, {name: text}, identity_for(author), f"Discussion de {path}")
         log.info("talk page=%s rev=%s author=%s", path, rev, author)
         return rev

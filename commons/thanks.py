@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from commons import paths
 from commons.accounts import Account, Base
-from commons.errors import BadRequest, Conflict, Forbidden, NotFound
+from commons.errors import N_, BadRequest, Conflict, Forbidden, NotFound
 from commons.history import HistoryStore
 
 log = logging.getLogger(__name__)
@@ -66,22 +66,24 @@ class ThanksService:
         path = paths.validate_path(path)
         rev = (rev or "").strip().lower()
         if not REV_RE.fullmatch(rev):
-            raise BadRequest("Révision invalide : l'identifiant complet (40 caractères hexadécimaux) est attendu.")
+            raise BadRequest(N_("Révision invalide : l'identifiant complet (40 caractères hexadécimaux) est attendu."))
         if not account.active:
-            raise Forbidden("Ce compte ne peut pas remercier.")
+            raise Forbidden(N_("Ce compte ne peut pas remercier."))
         revision = self.history.revision(path, rev)
         if revision is None:
-            raise NotFound(f"La page « {path} » n'a pas de révision {rev[:7]}.")
+            raise NotFound(N_("La page « %(path)s » n'a pas de révision %(rev)s.", path=path, rev=rev[:7]))
         if revision.author == account.username:
-            raise BadRequest("On ne peut pas se remercier soi-même.")
+            raise BadRequest(N_("On ne peut pas se remercier soi-même."))
         row = ThanksRow(user_id=account.id, rev=rev, path=path, author=revision.author[:255], day=date.today())
         try:
             with self.sessions.begin() as db:
                 if db.scalar(select(ThanksRow.id).where(ThanksRow.user_id == account.id, ThanksRow.rev == rev)):
-                    raise Conflict(f"Vous avez déjà remercié {revision.author} pour la révision {rev[:7]}.")
+                    raise Conflict(N_("Vous avez déjà remercié %(author)s pour la révision %(rev)s.",
+                                      author=revision.author, rev=rev[:7]))
                 db.add(row)
         except IntegrityError as exc:  # the same thanks sent twice at once
-            raise Conflict(f"Vous avez déjà remercié {revision.author} pour la révision {rev[:7]}.") from exc
+            raise Conflict(N_("Vous avez déjà remercié %(author)s pour la révision %(rev)s.",
+                              author=revision.author, rev=rev[:7])) from exc
         log.info("thanks from user %s for %s on %s", account.id, rev, path)
         return Thanks(account.id, rev, path, row.author, row.day)
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from commons import paths
 from commons.accounts import Account, AccountService, Base
 from commons.changes import MAX_WATCHED, ChangeFilter
-from commons.errors import BadRequest
+from commons.errors import N_, BadRequest
 from commons.history import HistoryStore, Revision
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,8 @@ class WatchService:
                     return
                 count = db.scalar(select(func.count()).select_from(WatchRow).where(WatchRow.user_id == user_id))
                 if (count or 0) >= MAX_WATCHED:
-                    raise BadRequest(f"Vous suivez déjà {MAX_WATCHED} pages et dossiers : "
-                                     "retirez-en avant d'en ajouter.")
+                    raise BadRequest(N_("Vous suivez déjà %(max_watched)s pages et dossiers : retirez-en avant d'en "
+                                        "ajouter.", max_watched=MAX_WATCHED))
                 db.add(WatchRow(user_id=user_id, target=target, folder=folder, created=_now()))
         except IntegrityError:  # the same watch added at the same moment: already done
             log.debug("watch of %s by user=%s already recorded", target, user_id)

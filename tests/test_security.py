@@ -61,6 +61,11 @@ ACCESS: dict[str, dict[str, str]] = {
     "files.serve": {"GET": "anonymous"}, "files.upload": {"POST": "contributor"},
     "files_api.put_file": {"PUT": "contributor"},
     "i18n.choose_language": {"POST": "anonymous"},
+    # Sister commons (issue 8): syncs and their conflicts are a maintainer's business.
+    "sisters.overview": {"GET": "maintainer"}, "sisters.run": {"POST": "maintainer"},
+    "sisters.resolve": {"POST": "maintainer"},
+    # Editor: live preview (whoever may edit or suggest; visitors may suggest by default), OpenSearch.
+    "editor.preview": {"POST": "anonymous"}, "editor.opensearch": {"GET": "anonymous"},
 }
 # Routes owned by other rooms, checked by their own tests; listed so that a new route cannot slip through.
 ELSEWHERE_PREFIXES = ("credits.", "git.", "links.", "api.unknown", "talk.", "review.", "feeds.")
@@ -96,6 +101,9 @@ URLS = {
     "files.serve": "/-/files/guide/absent.png", "files.upload": "/-/upload/guide",
     "files_api.put_file": "/-/api/v1/pages/guide/files/plan.png",
     "i18n.choose_language": "/-/lang",
+    "sisters.overview": "/-/sync", "sisters.run": "/-/sync",
+    "sisters.resolve": "/-/sync/conflicts/soeur/67756964652e6d64",
+    "editor.preview": "/-/preview", "editor.opensearch": "/-/opensearch.xml",
 }
 
 

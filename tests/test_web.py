@@ -882,3 +882,17 @@ def test_unknown_contributor_is_404(client: FlaskClient) -> None:
 
 def test_unknown_reserved_url_is_404(client: FlaskClient) -> None:
     assert client.get("/-/nulle-part").status_code == 404
+
+
+@pytest.mark.parametrize("raw", ["²", "١", "³³"])
+def test_non_ascii_digits_in_numbers_are_refused_or_ignored_never_a_500(app: Flask, raw: str) -> None:
+    """``"²".isdigit()`` is true but ``int("²")`` fails: numbers in URLs must be ASCII digits."""
+    client = app.test_client()
+    app.extensions["commons"].pages.save("guide", "# Guide\n\n## Partie\n\ntexte\n", "x", None, identity_for("admin"))
+    add_user(app, "lea", "contributor")
+    login(client, "lea")
+    for url in (f"/-/history/guide?page={raw}", f"/-/history/guide?limit={raw}", f"/-/recent?page={raw}",
+                f"/-/recent?limit={raw}", f"/-/edit/guide?section={raw}", f"/-/watchlist?page={raw}"):
+        response = client.get(url)
+        assert response.status_code in (200, 400, 404), (url, response.status_code)
+        assert "Erreur interne" not in response.get_data(as_text=True)

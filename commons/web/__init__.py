@@ -13,12 +13,14 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from flask import Flask, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from commons.accounts import Account
-from commons.errors import BadRequest, CommonsError, Forbidden, NotLoggedIn
+from commons.errors import BadRequest, CommonsError, Forbidden, NotLoggedIn, Text
 from commons.protection import stricter
 from commons.services import Commons
 from commons.web.security import add_security_headers, register_limits
@@ -28,8 +30,8 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 csrf = CSRFProtect()
 
-ROLE_LABELS = {"reader": "lecteur", "contributor": "contributeur", "maintainer": "mainteneur",
-               "admin": "administrateur"}
+ROLE_LABELS = {"reader": _l("lecteur"), "contributor": _l("contributeur"), "maintainer": _l("mainteneur"),
+               "admin": _l("administrateur")}
 
 
 class WebUser(UserMixin):  # type: ignore[misc]
@@ -66,9 +68,9 @@ def requires(role: str) -> Callable[[F], F]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             who = account()
             if who is None:
-                raise NotLoggedIn("Connectez-vous pour faire cela.")
+                raise NotLoggedIn(_("Connectez-vous pour faire cela."))
             if not who.has_role(role):
-                raise Forbidden(f"Il faut être {ROLE_LABELS[role]} pour faire cela.")
+                raise Forbidden(_("Il faut être %(role)s pour faire cela.", role=ROLE_LABELS[role]))
             return view(*args, **kwargs)
 
         return cast(F, wrapped)
@@ -80,10 +82,10 @@ def require_edit(path: str, at_least: str = "contributor") -> Account:
     """The account, if it may edit ``path`` directly given the page's or folder's protection (401 / 403)."""
     who = account()
     if who is None:
-        raise NotLoggedIn("Connectez-vous pour modifier cette page.")
+        raise NotLoggedIn(_("Connectez-vous pour modifier cette page."))
     level = stricter(commons().protections.level(path), at_least)
     if not who.has_role(level):
-        raise Forbidden(f"Page protégée : seul un {ROLE_LABELS[level]} peut la modifier directement.")
+        raise Forbidden(_("Page protégée : seul un %(role)s peut la modifier directement.", role=ROLE_LABELS[level]))
     return who
 
 
@@ -126,14 +128,22 @@ def _keep_typed_text(pending: dict[str, str]) -> ResponseReturnValue:
         return render_template("edit.html", path=pending["path"], markdown=pending["markdown"],
                                summary=pending["summary"], base_rev=pending["base_rev"],
                                creating=not pending["base_rev"],
-                               error="Le formulaire avait expiré (jeton CSRF) : votre texte est conservé, "
-                                     "enregistrez à nouveau."), 400
+                               error=_("Le formulaire avait expiré (jeton CSRF) : votre texte est conservé, "
+                                       "enregistrez à nouveau.")), 400
     return render_template("login.html", next=f"/-/edit/{pending['path']}", pending=pending,
-                           error="Connectez-vous pour enregistrer (votre session a peut-être expiré) : "
-                                 "votre texte est conservé."), 401
+                           error=_("Connectez-vous pour enregistrer (votre session a peut-être expiré) : "
+                                   "votre texte est conservé.")), 401
+
+
+def translated(message: str) -> str:
+    """``message`` in the reader's language: a service's :class:`Text` through its French template."""
+    if isinstance(message, Text):
+        return _(message.template, **message.params)
+    return _(message) if message else message
 
 
 def _error_response(status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> ResponseReturnValue:
+    message = translated(message)
     if is_api():
         body: dict[str, Any] = {"error": {"code": code, "message": message}}
         body.update(extra or {})
@@ -158,13 +168,13 @@ def _register_errors(app: Flask) -> None:
         pending = _pending_edit()
         if pending is not None:
             return _keep_typed_text(pending)
-        return _error_response(400, "csrf", "Formulaire expiré ou invalide (jeton CSRF) : rechargez la page "
-                                             "et réessayez ; rien n'a été modifié.")
+        return _error_response(400, "csrf", _("Formulaire expiré ou invalide (jeton CSRF) : rechargez la page "
+                                               "et réessayez ; rien n'a été modifié."))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
-        messages = {404: "Cette adresse ne mène nulle part.", 405: "Méthode non permise ici.",
-                    413: "Requête trop volumineuse.", 400: "Requête invalide."}
+        messages = {404: _("Cette adresse ne mène nulle part."), 405: _("Méthode non permise ici."),
+                    413: _("Requête trop volumineuse."), 400: _("Requête invalide.")}
         code = exc.code or 500
         name = "too_large" if code == 413 else (exc.name or "error").lower().replace(" ", "_")
         return _error_response(code, name, messages.get(code, exc.description or exc.name))
@@ -172,7 +182,7 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> ResponseReturnValue:
         log.exception("unexpected error on %s", request.path)
-        return _error_response(500, "internal", "Erreur interne : elle a été journalisée.")
+        return _error_response(500, "internal", _("Erreur interne : elle a été journalisée."))
 
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -191,7 +201,7 @@ def _refuse_invalid_utf8_forms() -> None:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadRequest("Le formulaire n'est pas de l'UTF-8 valide : rien n'a été modifié.") from None
+        raise BadRequest(_("Le formulaire n'est pas de l'UTF-8 valide : rien n'a été modifié.")) from None
 
 
 def _register_login(app: Flask, services: Commons) -> None:
@@ -204,7 +214,7 @@ def _register_login(app: Flask, services: Commons) -> None:
         if request.headers.get("Authorization", "").startswith("Bearer "):
             return load_from_token(request)  # a request with a token is authenticated by the token alone
         number, _, epoch = user_id.partition(".")
-        if not number.isdigit() or not epoch.isdigit():
+        if not (number.isascii() and number.isdigit() and epoch.isascii() and epoch.isdigit()):
             return None
         found = services.accounts.get(int(number))
         if found is None or not found.active or found.session_epoch != int(epoch):
@@ -224,13 +234,15 @@ def _register_login(app: Flask, services: Commons) -> None:
 
     @manager.unauthorized_handler
     def unauthorized() -> ResponseReturnValue:
-        raise NotLoggedIn("Connectez-vous pour faire cela.")
+        raise NotLoggedIn(_("Connectez-vous pour faire cela."))
 
 
 def register(app: Flask, services: Commons) -> None:
     """Attach extensions, error handlers, template helpers and every blueprint to ``app``."""
     from commons.web import accounts, admin, api, credits, feeds, files, git, links, moves, navigation, pages, search
     from commons.web.collab_api import bp as collab_api_bp
+    from commons.web.editor import bp as editor_bp
+    from commons.web.sisters import bp as sisters_bp
     from commons.web.suggestions import bp as suggestions_bp
     from commons.web.talk import bp as talk_bp
 
@@ -255,9 +267,10 @@ def register(app: Flask, services: Commons) -> None:
     app.register_blueprint(feeds.bp)
     for blueprint in (files.bp, files.api_bp, moves.bp, moves.api_bp, navigation.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (suggestions_bp, talk_bp, collab_api_bp):
+    for blueprint in (suggestions_bp, talk_bp, collab_api_bp, sisters_bp):
         app.register_blueprint(blueprint)
     git.register(app)
+    app.register_blueprint(editor_bp)  # before pages: /-/preview is not a page
     app.register_blueprint(pages.bp)
     app.after_request(add_security_headers)
     register_limits(app, services.settings.redis_url, services.settings.rate_limits)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from commons import paths
 from commons.errors import BadRequest, CommonsError
-from commons.web import WebUser, account, commons, requires, safe_next
+from commons.web import WebUser, account, commons, requires, safe_next, translated
 from commons.web.credits import percent, revision_kind, someone
 
 bp = Blueprint("accounts", __name__)
@@ -24,7 +25,7 @@ def login() -> ResponseReturnValue:
     found = commons().accounts.authenticate(username, request.form.get("password", ""))
     if found is None:
         return render_template("login.html", next=next_url, username=username,
-                               error="Nom d'utilisateur ou mot de passe incorrect (ou compte bloqué)."), 401
+                               error=_("Nom d'utilisateur ou mot de passe incorrect (ou compte bloqué).")), 401
     session.clear()  # a fresh session on login
     login_user(WebUser(found), remember=bool(request.form.get("remember")))
     if "pending_markdown" in request.form and next_url.startswith("/-/edit/"):
@@ -35,7 +36,7 @@ def login() -> ResponseReturnValue:
 def _resume_edit(path: str) -> ResponseReturnValue:
     """After a login that interrupted a save, show the edit form again with the text that was typed."""
     base_rev = request.form.get("pending_base_rev", "")
-    flash("Vous êtes reconnecté·e : votre texte est revenu, vérifiez-le puis enregistrez.")
+    flash(_("Vous êtes reconnecté·e : votre texte est revenu, vérifiez-le puis enregistrez."))
     return render_template("edit.html", path=paths.validate_path(path),
                            markdown=request.form.get("pending_markdown", ""),
                            summary=request.form.get("pending_summary", ""), base_rev=base_rev,
@@ -65,13 +66,13 @@ def register() -> ResponseReturnValue:
     password = request.form.get("password", "")
     try:
         if password != request.form.get("password2", ""):
-            raise BadRequest("Les deux mots de passe ne sont pas identiques.")
+            raise BadRequest(_("Les deux mots de passe ne sont pas identiques."))
         created = members.register(username, password, request.form.get("display_name"),
                                    request.form.get("invitation"))
     except CommonsError as exc:
         if exc.status >= 500:
             raise
-        return render_template("register.html", error=exc.message, username=username,
+        return render_template("register.html", error=translated(exc.message), username=username,
                                display_name=request.form.get("display_name", ""), **context), exc.status
     if not created.approved:
         return render_template("register.html", pending=created.username, **context), 202
@@ -99,11 +100,11 @@ def erase() -> ResponseReturnValue:
     assert me is not None
     if commons().accounts.authenticate(me.username, request.form.get("password", "")) is None:
         return render_template("profile.html", me=me, tokens=commons().accounts.tokens(me.id), new_token=None,
-                               error="Mot de passe incorrect : le compte n'a pas été effacé."), 400
+                               error=_("Mot de passe incorrect : le compte n'a pas été effacé.")), 400
     alias = commons().members.erase(me)
     logout_user()
     session.clear()
-    flash(f"Votre compte est effacé. Vos contributions restent, au nom de « {alias} ».")
+    flash(_("Votre compte est effacé. Vos contributions restent, au nom de « %(alias)s ».", alias=alias))
     return redirect("/", 303)
 
 
@@ -114,7 +115,7 @@ def rename() -> ResponseReturnValue:
     me = account()
     assert me is not None
     commons().accounts.rename(me.username, request.form.get("display_name"))
-    flash("Nom affiché modifié.")
+    flash(_("Nom affiché modifié."))
     return redirect(url_for("accounts.profile"), 303)
 
 

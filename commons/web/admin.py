@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from commons.accounts import ROLES
 from commons.errors import BadRequest, Forbidden
-from commons.web import account, commons, page_url, requires
+from commons.web import ROLE_LABELS, account, commons, page_url, requires
 
 bp = Blueprint("admin", __name__)
 
@@ -37,7 +38,7 @@ def invite() -> ResponseReturnValue:
 @requires("maintainer")
 def approve(name: str) -> ResponseReturnValue:
     changed = commons().accounts.approve(name)
-    flash(f"Compte « {changed.username} » validé.")
+    flash(_("Compte « %(name)s » validé.", name=changed.username))
     return _back()
 
 
@@ -47,9 +48,9 @@ def role(name: str) -> ResponseReturnValue:
     me = account()
     assert me is not None
     if name == me.username:
-        raise Forbidden("Vous ne pouvez pas changer votre propre rôle (demandez à un autre administrateur).")
+        raise Forbidden(_("Vous ne pouvez pas changer votre propre rôle (demandez à un autre administrateur)."))
     changed = commons().accounts.set_role(name, request.form.get("role", ""))
-    flash(f"« {changed.username} » est maintenant {changed.role}.")
+    flash(_("« %(name)s » est maintenant %(role)s.", name=changed.username, role=ROLE_LABELS[changed.role]))
     return _back()
 
 
@@ -59,10 +60,11 @@ def block(name: str) -> ResponseReturnValue:
     me = account()
     assert me is not None
     if name == me.username:
-        raise Forbidden("Vous ne pouvez pas bloquer votre propre compte.")
+        raise Forbidden(_("Vous ne pouvez pas bloquer votre propre compte."))
     blocked = request.form.get("blocked") == "1"
     changed = commons().accounts.set_blocked(name, blocked)
-    flash(f"« {changed.username} » est {'bloqué : ses contributions restent' if blocked else 'débloqué'}.")
+    flash(_("« %(name)s » est bloqué : ses contributions restent.", name=changed.username) if blocked
+          else _("« %(name)s » est débloqué.", name=changed.username))
     return _back()
 
 
@@ -74,13 +76,13 @@ def protect(path: str) -> ResponseReturnValue:
     assert me is not None
     role = request.form.get("role") or None
     if role is not None and role not in ROLES:
-        raise BadRequest(f"Rôle inconnu : {role}")
+        raise BadRequest(_("Rôle inconnu : %(role)s", role=role))
     if role is not None and not me.has_role(role):
-        raise Forbidden("Vous ne pouvez pas réserver une page à un rôle supérieur au vôtre.")
+        raise Forbidden(_("Vous ne pouvez pas réserver une page à un rôle supérieur au vôtre."))
     folder = request.form.get("folder") == "1"
     if folder and "/" not in path:
-        raise BadRequest("Cette page est à la racine : elle n'est dans aucun dossier à protéger.")
+        raise BadRequest(_("Cette page est à la racine : elle n'est dans aucun dossier à protéger."))
     target = path.rsplit("/", 1)[0] if folder else path
     commons().protections.protect(target, role, me.username, folder=folder)
-    flash("Protection enregistrée." if role and role != "contributor" else "Protection retirée.")
+    flash(_("Protection enregistrée.") if role and role != "contributor" else _("Protection retirée."))
     return redirect(page_url(path), 303)

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from commons import paths
 from commons.errors import BadRequest, NotLoggedIn
@@ -38,7 +39,7 @@ def create_suggestion(path: str) -> ResponseReturnValue:
     body = _json_body()
     base_rev = body.get("base_rev")
     if base_rev is not None and not isinstance(base_rev, str):
-        raise BadRequest("base_rev doit être une chaîne ou null.")
+        raise BadRequest(_("base_rev doit être une chaîne ou null."))
     ident = commons().suggestions.suggest(path, body.get("markdown"), body.get("summary"), base_rev or None, who)
     return jsonify(id=ident), 201
 
@@ -48,7 +49,7 @@ def list_suggestions() -> ResponseReturnValue:
     """Suggestions of one ``status`` (``open`` by default, ``all``): every one for maintainers, else one's own."""
     who = account()
     if who is None:
-        raise NotLoggedIn("Connectez-vous pour voir des propositions.")
+        raise NotLoggedIn(_("Connectez-vous pour voir des propositions."))
     status = request.args.get("status") or "open"
     mine = None if who.has_role("maintainer") else who.username
     found = commons().suggestions.list(None if status == "all" else status, account=mine)

@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_date, format_percent, get_locale, ngettext
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from commons import paths
@@ -23,7 +25,7 @@ from commons.credits import KINDS, Contributor, Run
 from commons.credits.follow import RESTORE_PREFIX
 from commons.errors import Conflict, NotFound, NotLoggedIn
 from commons.history import PageState, Revision
-from commons.web import account, commons, csrf, page_url, person, requires, safe_next
+from commons.web import account, commons, csrf, page_url, person, requires, safe_next, translated
 
 bp = Blueprint("credits", __name__)
 api_bp = Blueprint("api", __name__, url_prefix="/-/api/v1")
@@ -31,10 +33,6 @@ csrf.exempt(api_bp)
 
 LICENCE = "CC BY-SA 4.0"
 LICENCE_URL = "https://creativecommons.org/licenses/by-sa/4.0/deed.fr"
-# How each kind of contribution reads in a sentence, with its count ("edit" has its own column).
-KIND_LABELS = {"creation": "a créé la page", "restore": "{} restauration(s)", "review": "{} relecture(s)",
-               "discussion": "{} message(s) de discussion", "import": "{} import(s)",
-               "thanks": "{} remerciement(s) reçu(s)"}
 _BIBTEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$",
                    "#": r"\#", "_": r"\_", "^": r"\^{}", "~": r"\~{}"}
 
@@ -53,20 +51,22 @@ def refuse_bad_tokens() -> None:
     """As everywhere in the API: a bad, revoked or blocked token is refused, not treated as anonymous."""
     if request.headers.get("Authorization", "").startswith("Bearer ") and (
             not current_user.is_authenticated or g.get("bad_token")):
-        raise NotLoggedIn("Jeton d'API invalide, révoqué ou compte bloqué.")
+        raise NotLoggedIn(_("Jeton d'API invalide, révoqué ou compte bloqué."))
 
 
 def _state(path: str) -> PageState:
     path = paths.validate_path(path)
     state = commons().pages.state(path)
     if state is None:
-        raise NotFound(f"La page « {path} » n'existe pas.")
+        raise NotFound(_("La page « %(path)s » n'existe pas.", path=path))
     return state
 
 
 def percent(share: float) -> str:
-    """A share as a French percentage with one decimal: ``0.4257`` -> ``42,6 %``."""
-    return f"{share * 100:.1f}".replace(".", ",") + "\u00a0%"
+    """A share as a percentage with one decimal, in the reader's language: ``42,6 %``, ``42.6%``."""
+    locale = get_locale()
+    pattern = locale.percent_formats[None].pattern if locale else "#,##0 %"
+    return format_percent(share, pattern.replace("0", "0.0", 1) if "0.0" not in pattern else pattern)
 
 
 def width_class(share: float) -> str:
@@ -81,10 +81,11 @@ def _bibtex_escape(text: str) -> str:
 def citations(state: PageState, names: list[str], url: str, site: str) -> tuple[str, str]:
     """The "cite this page" block: plain text and BibTeX."""
     date: datetime = state.updated
-    people = ", ".join(names) or "Contributeurs anonymes"
+    people = ", ".join(names) or _("Contributeurs anonymes")
     link = f"{url}?rev={state.rev}"
-    plain = (f"{people}. « {state.title} ». {site}, révision {state.rev[:7]} du {date.strftime('%d/%m/%Y')}. "
-             f"{link}. Licence {LICENCE}.")
+    plain = _("%(people)s. « %(title)s ». %(site)s, révision %(rev)s du %(date)s. %(link)s. Licence %(licence)s.",
+              people=people, title=state.title, site=site, rev=state.rev[:7], date=format_date(date, "medium"),
+              link=link, licence=LICENCE)
     key = "commons-" + state.path.replace("/", "-")
     bibtex = "\n".join([
         f"@misc{{{key},",
@@ -106,18 +107,38 @@ def passages(runs: list[Run], people: list[Contributor]) -> list[Passage]:
 
 def describe(counts: dict[str, int]) -> str:
     """The contributions other than edits, in words: ``a créé la page, 2 remerciement(s) reçu(s)``."""
-    parts = [KIND_LABELS[kind].format(n) for kind, n in counts.items() if n and kind in KIND_LABELS]
+    parts = [_kind_phrase(kind, n) for kind, n in counts.items() if n and kind in _PHRASED]
     parts += [f"{n} {kind}" for kind, n in counts.items() if n and kind not in KINDS]
     return ", ".join(parts)
+
+
+_PHRASED = ("creation", "restore", "review", "discussion", "import", "thanks")
+
+
+def _kind_phrase(kind: str, n: int) -> str:
+    """How a kind of contribution reads in a sentence, with its count ("edit" has its own column)."""
+    if kind == "creation":
+        return _("a créé la page")
+    if kind == "restore":
+        return ngettext("%(num)s restauration(s)", "%(num)s restauration(s)", n)
+    if kind == "review":
+        return ngettext("%(num)s relecture(s)", "%(num)s relecture(s)", n)
+    if kind == "discussion":
+        return ngettext("%(num)s message(s) de discussion", "%(num)s message(s) de discussion", n)
+    if kind == "import":
+        return ngettext("%(num)s import(s)", "%(num)s import(s)", n)
+    return ngettext("%(num)s remerciement(s) reçu(s)", "%(num)s remerciement(s) reçu(s)", n)
 
 
 def revision_kind(revision: Revision) -> str:
     """What a revision did, in a word: création, modification, restauration, renommage or suppression."""
     if revision.op == "D":
-        return "suppression"
+        return _("suppression")
     if revision.summary.startswith(RESTORE_PREFIX):
-        return "restauration"
-    return {"A": "création", "R": "renommage"}.get(revision.op, "modification")
+        return _("restauration")
+    if revision.op == "A":
+        return _("création")
+    return _("renommage") if revision.op == "R" else _("modification")
 
 
 @dataclass(frozen=True)
@@ -139,7 +160,7 @@ def someone(name: str) -> Someone:
     if profile is None:
         latest = services.history.by_author(name, 1)  # deleting a page is a change, not an edit
         if found is None and not latest:
-            raise NotFound(f"Aucun contributeur nommé « {name} ».")
+            raise NotFound(_("Aucun contributeur nommé « %(name)s ».", name=name))
         profile = Profile(name, first=latest[0].date if latest else None)
     return Someone(name, found, profile, found.created if found else profile.first)
 
@@ -181,9 +202,9 @@ def thank(path: str) -> ResponseReturnValue:
     try:
         done = commons().thanks.thank(me, path, rev)
     except Conflict as exc:  # thanked already: nothing changes, and the reader is told so
-        flash(exc.message)
+        flash(translated(exc.message))
         return redirect(back, 303)
-    flash(f"Merci transmis à {person(done.author)} pour sa révision {done.rev[:7]}.")
+    flash(_("Merci transmis à %(name)s pour sa révision %(rev)s.", name=person(done.author), rev=done.rev[:7]))
     return redirect(back, 303)
 
 

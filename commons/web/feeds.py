@@ -19,12 +19,14 @@ from urllib.parse import urlsplit
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from commons import paths
 from commons.changes import KIND_LABELS, KINDS, ChangeFilter, kind_of
 from commons.errors import BadRequest, NotFound
 from commons.history import Revision
-from commons.web import account, commons, page_url, person, requires
+from commons.web import account, commons, page_url, person, requires, translated
+from commons.web.i18n import current_language
 
 bp = Blueprint("feeds", __name__)
 
@@ -43,13 +45,14 @@ def change_filter(args: Any) -> ChangeFilter:
         folder = paths.validate_path(folder)
     author = (args.get("author") or "").strip()
     if len(author) > 200 or "\0" in author:
-        raise BadRequest("Nom de contributeur invalide.")
+        raise BadRequest(_("Nom de contributeur invalide."))
     if author:
         found = commons().accounts.by_name(author)
         author = found.username if found else author  # author=Alice is alice; imported names stay as written
     kind = args.get("kind") or ""
     if kind not in ("", *KINDS):
-        raise BadRequest(f"Type de modification inconnu : « {kind[:40]} » ({', '.join(KINDS)}).")
+        raise BadRequest(_("Type de modification inconnu : « %(kind)s » (%(kinds)s).", kind=kind[:40],
+                           kinds=", ".join(KINDS)))
     return ChangeFilter(folder=folder, author=author, kind=kind)
 
 
@@ -68,7 +71,7 @@ def watching(target: str, folder: bool = False) -> bool | None:
 
 @bp.app_context_processor
 def labels() -> dict[str, Any]:
-    return {"kind_labels": KIND_LABELS}
+    return {"kind_labels": {code: translated(label) for code, label in KIND_LABELS.items()}}
 
 
 # -- Atom --------------------------------------------------------------------------------
@@ -97,7 +100,7 @@ def _change_url(revision: Revision) -> str:
 
 
 def _entry_title(title: str, revision: Revision) -> str:
-    label = KIND_LABELS[kind_of(revision.op, revision.summary)]
+    label = translated(KIND_LABELS[kind_of(revision.op, revision.summary)])
     return f"{title} — {revision.summary}" if revision.summary else f"{title} — {label}"
 
 
@@ -111,7 +114,7 @@ def atom(title: str, feed_id: str, alternate: str, revisions: Iterable[Revision]
     feed.author({"name": _text(commons().settings.site_name)})
     feed.link(href=request.url, rel="self", type="application/atom+xml")
     feed.link(href=alternate, rel="alternate", type="text/html")
-    feed.language("fr")
+    feed.language(current_language())
     if changes:
         feed.updated(changes[0].date)
     for revision in changes:
@@ -122,17 +125,18 @@ def atom(title: str, feed_id: str, alternate: str, revisions: Iterable[Revision]
         entry.author({"name": _text(person(revision.author)) or "?",
                       "uri": url_for("accounts.contributor", name=revision.author, _external=True)})
         entry.updated(revision.date)
-        label = KIND_LABELS[kind_of(revision.op, revision.summary)]
-        entry.summary(_text(f"{label.capitalize()} de {revision.path} : {revision.summary}"))
+        label = translated(KIND_LABELS[kind_of(revision.op, revision.summary)])
+        entry.summary(_text(_("%(kind)s de %(path)s : %(summary)s", kind=label.capitalize(), path=revision.path,
+                              summary=revision.summary)))
     return Response(feed.atom_str(pretty=True), mimetype="application/atom+xml")
 
 
 def _describe(where: ChangeFilter) -> str:
-    parts = [f"dossier {where.folder}/"] if where.folder else []
+    parts = [_("dossier %(folder)s/", folder=where.folder)] if where.folder else []
     if where.author:
-        parts.append(f"par {person(where.author)}")
+        parts.append(_("par %(name)s", name=person(where.author)))
     if where.kind:
-        parts.append(KIND_LABELS[where.kind])
+        parts.append(translated(KIND_LABELS[where.kind]))
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -142,7 +146,7 @@ def recent_atom() -> ResponseReturnValue:
     where = change_filter(request.args)
     site = commons().settings.site_name
     self_url = url_for("feeds.recent_atom", _external=True, **where.params())
-    return atom(f"{site} : modifications récentes{_describe(where)}", self_url,
+    return atom(_("%(site)s : modifications récentes", site=site) + _describe(where), self_url,
                 url_for("pages.recent", _external=True, **where.params()),
                 commons().pages.recent(FEED_SIZE, 0, where))
 
@@ -154,10 +158,10 @@ def history_atom(path: str) -> ResponseReturnValue:
     path = paths.validate_path(path)
     revisions, total = service.revisions(path, FEED_SIZE, 0)
     if total == 0:
-        raise NotFound(f"La page « {path} » n'a pas d'historique.")
+        raise NotFound(_("La page « %(path)s » n'a pas d'historique.", path=path))
     state = service.state(path)
     title = state.title if state else path
-    return atom(f"{commons().settings.site_name} : historique de « {title} »",
+    return atom(_("%(site)s : historique de « %(title)s »", site=commons().settings.site_name, title=title),
                 url_for("feeds.history_atom", path=path, _external=True),
                 url_for("pages.history", path=path, _external=True), revisions)
 
@@ -170,8 +174,8 @@ def contributor_atom(name: str) -> ResponseReturnValue:
     name = found.username if found else name
     changes = services.pages.recent(FEED_SIZE, 0, ChangeFilter(author=name))
     if found is None and not changes:
-        raise NotFound(f"Aucun contributeur nommé « {name} ».")
-    return atom(f"{services.settings.site_name} : contributions de {person(name)}",
+        raise NotFound(_("Aucun contributeur nommé « %(name)s ».", name=name))
+    return atom(_("%(site)s : contributions de %(name)s", site=services.settings.site_name, name=person(name)),
                 url_for("feeds.contributor_atom", name=name, _external=True),
                 url_for("accounts.contributor", name=name, _external=True), changes)
 
@@ -182,9 +186,10 @@ def watchlist_atom(token: str) -> ResponseReturnValue:
     services = commons()
     who = services.watches.account_for_feed_token(token)
     if who is None:
-        raise NotFound("Adresse de flux inconnue ou révoquée.")
+        raise NotFound(_("Adresse de flux inconnue ou révoquée."))
     feed_id = f"tag:{_authority()},{who.created:%Y-%m-%d}:watchlist/{who.username}"
-    response = atom(f"{services.settings.site_name} : pages suivies par {person(who.username)}", feed_id,
+    title = _("%(site)s : pages suivies par %(name)s", site=services.settings.site_name, name=person(who.username))
+    response = atom(title, feed_id,
                     url_for("feeds.watchlist", _external=True), services.watches.changes(who.id, FEED_SIZE))
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -210,11 +215,14 @@ def watch() -> ResponseReturnValue:
     watches = commons().watches
     if request.form.get("action") == "unwatch":
         watches.unwatch(who.id, target, folder)
-        flash(f"Vous ne suivez plus {'le dossier' if folder else 'la page'} « {target} ».")
+        flash(_("Vous ne suivez plus le dossier « %(target)s ».", target=target) if folder
+              else _("Vous ne suivez plus la page « %(target)s ».", target=target))
     else:
         watches.watch(who.id, target, folder)
-        flash(f"Vous suivez {'le dossier' if folder else 'la page'} « {target} » : ses modifications "
-              "apparaissent dans votre liste de suivi.")
+        flash(_("Vous suivez le dossier « %(target)s » : ses modifications apparaissent dans votre liste de suivi.",
+                target=target) if folder else
+              _("Vous suivez la page « %(target)s » : ses modifications apparaissent dans votre liste de suivi.",
+                target=target))
     if request.form.get("next") == "watchlist":
         return redirect(url_for("feeds.watchlist"), 303)
     return redirect(_back_to(target, folder), 303)
@@ -225,7 +233,7 @@ def _watchlist_page(feed_url: str | None = None) -> ResponseReturnValue:
     assert who is not None
     watches = commons().watches
     number = request.args.get("page", "1")
-    number_int = int(number) if number.isdigit() and len(number) < 7 and int(number) > 0 else 1
+    number_int = int(number) if number.isascii() and number.isdigit() and len(number) < 7 and int(number) > 0 else 1
     changes = watches.changes(who.id, WATCHLIST_PAGE + 1, (number_int - 1) * WATCHLIST_PAGE)
     return render_template("watchlist.html", watched=watches.watched(who.id), changes=changes[:WATCHLIST_PAGE],
                            more=len(changes) > WATCHLIST_PAGE, number=number_int, feed_url=feed_url,
@@ -255,5 +263,5 @@ def revoke_feed() -> ResponseReturnValue:
     who = account()
     assert who is not None
     commons().watches.revoke_feed_token(who.id)
-    flash("L'adresse du flux privé est révoquée : elle ne donne plus rien.")
+    flash(_("L'adresse du flux privé est révoquée : elle ne donne plus rien."))
     return redirect(url_for("feeds.watchlist"), 303)

@@ -12,6 +12,7 @@ import re
 
 from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from commons import attachments, paths
 from commons.errors import BadRequest, NotFound
@@ -65,9 +66,9 @@ def images_without_alt(html: str) -> list[str]:
 @bp.get("/-/files/<path:filepath>")
 def serve(filepath: str) -> ResponseReturnValue:
     """An attachment, with its type, never sniffed, never scripted; downloaded unless image, audio or video."""
-    path, _, name = filepath.rpartition("/")
+    path, _slash, name = filepath.rpartition("/")
     if not paths.is_valid_path(path) or not paths.is_attachment_name(name):
-        raise NotFound("Aucun fichier à cette adresse.")
+        raise NotFound(_("Aucun fichier à cette adresse."))
     blob, data = attachments.read(commons().store, path, name)
     response = Response(data, mimetype=attachments.content_type(name))
     disposition = "inline" if attachments.shown_inline(name) else "attachment"
@@ -87,11 +88,11 @@ def upload(path: str) -> ResponseReturnValue:
     editor = require_edit(path)
     sent = request.files.get("file")
     if sent is None or not sent.filename:
-        raise BadRequest("Choisissez un fichier à joindre.")
+        raise BadRequest(_("Choisissez un fichier à joindre."))
     name = paths.attachment_name_for(request.form.get("name") or sent.filename)
     data = sent.stream.read(commons().settings.max_attachment_bytes + 1)
     commons().pages.attach(path, name, data, identity_for(editor.username), request.form.get("summary") or None)
-    flash(f"Fichier « {name} » joint à la page. Pour l'insérer : ![description]({name})")
+    flash(_("Fichier « %(name)s » joint à la page. Pour l'insérer : ![description](%(name)s)", name=name))
     return redirect(url_for("pages.edit", path=path), 303)
 
 

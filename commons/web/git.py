@@ -23,6 +23,8 @@ from typing import IO, cast
 
 from flask import Blueprint, Flask, Response, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from commons.web import commons, csrf
 
@@ -34,8 +36,8 @@ CHUNK = 64 * 1024
 # Everything under refs/ is hidden, then branches are shown again ("!" negates).
 _CONFIG = [("transfer.hideRefs", "refs/"), ("transfer.hideRefs", "!refs/heads/"),
            ("http.receivepack", "false"), ("http.getanyfile", "false"), ("uploadpack.allowAnySHA1InWant", "false")]
-PUSH_REFUSED = ("Ce dépôt est en lecture seule : l'envoi (push) anonyme est refusé. "
-                "Proposez vos modifications sur le wiki.\n")
+PUSH_REFUSED = _l("Ce dépôt est en lecture seule : l'envoi (push) anonyme est refusé. "
+                   "Proposez vos modifications sur le wiki.")
 
 
 def register(app: Flask) -> None:
@@ -46,6 +48,8 @@ def register(app: Flask) -> None:
 
 def _plain(status: int, text: str) -> Response:
     """A text/plain answer: git prints such bodies to the user (``remote: ...``)."""
+    if not text.endswith("\n"):
+        text += "\n"
     return Response(text, status=status, mimetype="text/plain", headers={"Cache-Control": "no-cache"})
 
 
@@ -54,7 +58,7 @@ def _plain(status: int, text: str) -> Response:
 def about() -> ResponseReturnValue:
     """What this URL is for, for a human who opens it in a browser."""
     url = request.url_root.rstrip("/") + "/-/git"
-    return _plain(200, f"Dépôt git du commons, en lecture seule.\n\n    git clone {url}\n")
+    return _plain(200, _("Dépôt git du commons, en lecture seule.") + f"\n\n    git clone {url}\n")
 
 
 @bp.get("/info/refs")
@@ -62,9 +66,9 @@ def info_refs() -> ResponseReturnValue:
     """The ref advertisement, for ``git-upload-pack`` only."""
     service = request.args.get("service", "")
     if service == "git-receive-pack":
-        return _plain(403, PUSH_REFUSED)
+        return _plain(403, str(PUSH_REFUSED))
     if service != "git-upload-pack":
-        return _plain(403, "Seul le protocole « smart HTTP » de git est servi ici (git 1.6.6 ou plus récent).\n")
+        return _plain(403, _("Seul le protocole « smart HTTP » de git est servi ici (git 1.6.6 ou plus récent)."))
     return _backend("/info/refs")
 
 
@@ -76,7 +80,7 @@ def upload_pack() -> ResponseReturnValue:
 
 @bp.post("/git-receive-pack")
 def receive_pack() -> ResponseReturnValue:
-    return _plain(403, PUSH_REFUSED)
+    return _plain(403, str(PUSH_REFUSED))
 
 
 @bp.get("/HEAD")

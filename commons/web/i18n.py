@@ -9,16 +9,19 @@ Message ids are the French strings (French is the commons' first language);
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 
+from babel.dates import get_datetime_format
 from flask import Blueprint, Flask, redirect, request, session
 from flask.typing import ResponseReturnValue
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, format_date, format_number, format_time, get_locale
 
 from commons.web import account, commons, safe_next
 
 LANGUAGES = {"fr": "Français", "en": "English"}
 DEFAULT_LANGUAGE = "fr"
+DEFAULT_TIMEZONE = "Europe/Paris"
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 bp = Blueprint("i18n", __name__)
@@ -41,6 +44,22 @@ def current_language() -> str:
     return str(get_locale() or DEFAULT_LANGUAGE)
 
 
+def format_day(value: date | datetime) -> str:
+    """A date in the reader's language: ``29 nov. 2026``, ``Nov 29, 2026`` (Paris time for a datetime)."""
+    return str(format_date(value, "medium"))
+
+
+def format_when(value: datetime) -> str:
+    """A date and time to the minute in the reader's language and Paris time: ``29 nov. 2026, 15:04``."""
+    pattern = str(get_datetime_format("medium", locale=get_locale() or DEFAULT_LANGUAGE))
+    return pattern.replace("{1}", format_day(value)).replace("{0}", str(format_time(value, "short")))
+
+
+def format_count(value: int) -> str:
+    """A count with the reader's digit grouping: ``12 345``, ``12,345``."""
+    return str(format_number(value))
+
+
 @bp.post("/-/lang")
 def choose_language() -> ResponseReturnValue:
     """The footer's language switch: remembered in the session, and on the account when logged in."""
@@ -60,6 +79,8 @@ def register_i18n(app: Flask) -> None:
     """Attach Flask-Babel and the language switch to ``app``."""
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT_LANGUAGE
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", DEFAULT_TIMEZONE)
     babel.init_app(app, locale_selector=select_language)
     app.jinja_env.globals.update(languages=LANGUAGES, current_language=current_language)
+    app.jinja_env.filters.update(day=format_day, when=format_when, number=format_count)
     app.register_blueprint(bp)

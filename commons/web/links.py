@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from flask import Blueprint, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from commons import paths
@@ -85,7 +86,7 @@ def _graph(path: str) -> tuple[str, list[str], list[str]]:
     services = commons()
     links_to, linked_from = services.links.links_to(path), services.links.linked_from(path)
     if not linked_from and not services.pages.exists(path):
-        raise NotFound(f"La page « {path} » n'existe pas et aucune page n'y mène.")
+        raise NotFound(_("La page « %(path)s » n'existe pas et aucune page n'y mène.", path=path))
     return path, links_to, linked_from
 
 
@@ -98,7 +99,7 @@ def _refuse_bad_token() -> None:
     """As everywhere in the API: a bad, revoked or blocked token is refused, not treated as anonymous."""
     if request.headers.get("Authorization", "").startswith("Bearer ") and (
             not current_user.is_authenticated or g.get("bad_token")):
-        raise NotLoggedIn("Jeton d'API invalide, révoqué ou compte bloqué.")
+        raise NotLoggedIn(_("Jeton d'API invalide, révoqué ou compte bloqué."))
 
 
 @bp.get("/-/links/<path:path>")
@@ -134,7 +135,7 @@ def tag(tag: str) -> ResponseReturnValue:
     """The pages carrying one tag."""
     found = commons().links.pages_with_tag(tag)
     if not found:
-        raise NotFound(f"Aucune page n'a l'étiquette « {tag[:60]} ».")
+        raise NotFound(_("Aucune page n'a l'étiquette « %(tag)s ».", tag=tag[:60]))
     return render_template("tag.html", tag=clean_tag(tag), pages=_links(found))
 
 

@@ -9,12 +9,14 @@ from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from commons import paths
 from commons.accounts import Account
 from commons.errors import BadRequest, CommonsError, NotFound
 from commons.pages import identity_for
-from commons.web import commons, csrf, page_url, require_edit, requires
+from commons.web import commons, csrf, page_url, require_edit, requires, translated
 from commons.web.api import authenticate
 
 bp = Blueprint("moves", __name__)
@@ -40,7 +42,7 @@ def _move_form(path: str) -> dict[str, Any]:
     state = service.state(path)
     below = service.list_pages(path)
     if state is None and not below:
-        raise NotFound(f"La page « {path} » n'existe pas.")
+        raise NotFound(_("La page « %(path)s » n'existe pas.", path=path))
     return {"path": path, "state": state, "below": below, "base_rev": state.rev if state else ""}
 
 
@@ -65,10 +67,12 @@ def move(path: str) -> ResponseReturnValue:
     except CommonsError as exc:
         if exc.status >= 500 or exc.status in (401, 403):
             raise
-        return render_template("move.html", error=exc.message, **values), exc.status
+        return render_template("move.html", error=translated(exc.message), **values), exc.status
     others = len(result.rewritten)
-    flash(f"Page renommée : « {path} » est devenue « {result.path} »"
-          + (f" ; liens corrigés dans {others} page(s)." if others else "."))
+    flash(ngettext("Page renommée : « %(old)s » est devenue « %(new)s » ; liens corrigés dans %(num)s page(s).",
+                   "Page renommée : « %(old)s » est devenue « %(new)s » ; liens corrigés dans %(num)s page(s).",
+                   others, old=path, new=result.path) if others
+          else _("Page renommée : « %(old)s » est devenue « %(new)s ».", old=path, new=result.path))
     return redirect(page_url(result.path), 303)
 
 
@@ -78,14 +82,14 @@ def move_api(path: str) -> ResponseReturnValue:
     """``{"to", "base_rev", "summary"?, "folder"?}`` -> ``{"path", "rev"}`` (and the pages moved and rewritten)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise BadRequest("Le corps de la requête doit être un objet JSON (UTF-8).")
+        raise BadRequest(_("Le corps de la requête doit être un objet JSON (UTF-8)."))
     to, base_rev, folder = body.get("to"), body.get("base_rev"), body.get("folder", False)
     if not isinstance(to, str):
-        raise BadRequest("« to » (le nouveau chemin de la page) est obligatoire.")
+        raise BadRequest(_("« to » (le nouveau chemin de la page) est obligatoire."))
     if base_rev is not None and not isinstance(base_rev, str):
-        raise BadRequest("base_rev doit être une chaîne ou null.")
+        raise BadRequest(_("base_rev doit être une chaîne ou null."))
     if not isinstance(folder, bool):
-        raise BadRequest("folder doit être un booléen.")
+        raise BadRequest(_("folder doit être un booléen."))
     path, target = paths.validate_path(path), paths.validate_path(to)
     editor = _editor(path, target, folder)
     result = commons().pages.move(path, target, base_rev or None, identity_for(editor.username),

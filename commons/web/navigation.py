@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from flask import Blueprint, request
+from flask_babel import gettext as _
 
 from commons import markup, paths
 from commons.errors import NotFound
@@ -45,7 +46,7 @@ def breadcrumbs(path: str, title: str | None = None) -> list[Crumb]:
     if path == paths.HOME:
         return []
     parts = path.split("/")
-    crumbs = [Crumb("Accueil", "/")]
+    crumbs = [Crumb(_("Accueil"), "/")]
     crumbs += [Crumb(paths.readable_name(part), "/" + "/".join(parts[: i + 1]) + "/") for i, part in
                enumerate(parts[:-1])]
     return crumbs + [Crumb(title or paths.readable_name(path), None)]
@@ -76,5 +77,5 @@ def starting_text(path: str, title: str) -> str:
     try:
         template = commons().pages.get(f"{paths.TEMPLATES}/{name}")
     except NotFound:
-        raise NotFound(f"Aucun modèle nommé « {name[:60]} ».") from None
+        raise NotFound(_("Aucun modèle nommé « %(name)s ».", name=name[:60])) from None
     return fill_template(template.markdown, title)

@@ -6,12 +6,13 @@ from dataclasses import replace
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from commons import paths, sections
 from commons.diffs import diff_texts
 from commons.errors import BadRequest, CommonsError, Conflict, NotFound
 from commons.pages import clean_rev, identity_for
-from commons.web import commons, page_url, require_edit, requires
+from commons.web import commons, page_url, require_edit, requires, translated
 from commons.web.feeds import change_filter
 from commons.web.navigation import starting_text
 from commons.web.suggestions import may_edit, may_suggest
@@ -21,7 +22,7 @@ bp = Blueprint("pages", __name__)
 
 def _int_arg(name: str, default: int) -> int:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 9 else default
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 9 else default
 
 
 @bp.get("/")
@@ -33,7 +34,7 @@ def home() -> ResponseReturnValue:
 def view(path: str) -> ResponseReturnValue:
     """A page as it stands, at an old revision (``?rev=``), or a folder listing (``/guides/``)."""
     if path == "-" or path.startswith("-/"):  # the reserved prefix: no page may live there
-        raise NotFound("Cette adresse ne mène nulle part.")
+        raise NotFound(_("Cette adresse ne mène nulle part."))
     if path.endswith("/"):
         return folder(path.rstrip("/"))
     path = paths.validate_path(path)
@@ -48,13 +49,14 @@ def view(path: str) -> ResponseReturnValue:
             raise
         if moved_to := service.redirect(path):  # renamed: the old address follows the page
             return redirect(page_url(moved_to), 301)
-        return render_template("missing.html", path=path, message=exc.message), 404
+        return render_template("missing.html", path=path, message=translated(exc.message)), 404
     current = service.state(path)
     old = rev is not None and (current is None or current.rev != page.rev)
     rendered = service.render(page)
     if not old:
         rendered = replace(rendered, html=sections.add_edit_links(
-            rendered.html, page.markdown, lambda n: url_for("pages.edit", path=path, section=n)))
+            rendered.html, page.markdown, lambda n: url_for("pages.edit", path=path, section=n),
+            (_("Modifier la section « %(name)s »"), _("modifier cette section"))))
     return render_template("page.html", page=page, rendered=rendered, old=old, current=current)
 
 
@@ -62,7 +64,7 @@ def folder(prefix: str) -> ResponseReturnValue:
     prefix = paths.validate_path(prefix)
     found = commons().pages.list_pages(prefix)
     if not found:
-        raise NotFound(f"Aucune page dans le dossier « {prefix}/ ».")
+        raise NotFound(_("Aucune page dans le dossier « %(folder)s/ ».", folder=prefix))
     return render_template("pages.html", pages=found, prefix=prefix)
 
 
@@ -122,19 +124,19 @@ def edit(path: str) -> ResponseReturnValue:
         result = service.save(path, markdown, summary, base_rev, identity_for(editor.username))
     except Conflict as exc:
         current_text = exc.extra.get("current_markdown", "")
-        conflict = {"message": exc.message, "current_rev": exc.extra.get("current_rev") or "",
+        conflict = {"message": translated(exc.message), "current_rev": exc.extra.get("current_rev") or "",
                     "current": current_text, "diff": diff_texts(current_text, markdown)}
         form["base_rev"] = conflict["current_rev"]
         return render_template("edit.html", conflict=conflict, **form), 409
     except BadRequest as exc:
-        return render_template("edit.html", error=exc.message, **form), exc.status
+        return render_template("edit.html", error=translated(exc.message), **form), exc.status
     except CommonsError as exc:
         if exc.status >= 500:
             raise
-        return render_template("edit.html", error=exc.message, **form), exc.status
+        return render_template("edit.html", error=translated(exc.message), **form), exc.status
     if result.merged:
-        flash("Quelqu'un avait modifié la page pendant que vous écriviez : vos changements ont été fusionnés "
-              "avec les siens. Vérifiez le résultat.")
+        flash(_("Quelqu'un avait modifié la page pendant que vous écriviez : vos changements ont été fusionnés "
+                "avec les siens. Vérifiez le résultat."))
     return redirect(page_url(result.path), 303)
 
 
@@ -142,8 +144,8 @@ def _section_arg(value: str | None) -> int | None:
     """The section number of an edit (``section=N``): ``None`` for the whole page, 404 if not a number."""
     if value is None or value == "":
         return None
-    if not value.isdigit() or len(value) > 6:
-        raise NotFound(f"Section introuvable : « {value[:20]} ».")
+    if not (value.isascii() and value.isdigit()) or len(value) > 6:
+        raise NotFound(_("Section introuvable : « %(section)s ».", section=value[:20]))
     return int(value)
 
 
@@ -153,7 +155,7 @@ def _edit_form(path: str) -> ResponseReturnValue:
     section = _section_arg(request.args.get("section"))
     if service.state(path) is None:
         if section is not None:
-            raise NotFound(f"La page « {path} » n'existe pas : elle n'a pas de section à modifier.")
+            raise NotFound(_("La page « %(path)s » n'existe pas : elle n'a pas de section à modifier.", path=path))
         title = (request.args.get("title") or "").rsplit("/", 1)[-1].strip() or paths.readable_name(path)
         return render_template("edit.html", path=path, markdown=starting_text(path, title), base_rev="",
                                creating=True, title=title)
@@ -173,7 +175,7 @@ def _spliced(path: str, base_rev: str | None, number: int, text: str, summary: s
     """
     base = clean_rev(base_rev)
     if base is None:
-        raise BadRequest("Il manque la révision de base : rechargez la section et recommencez.")
+        raise BadRequest(_("Il manque la révision de base : rechargez la section et recommencez."))
     original = commons().pages.get(path, base).markdown
     title = sections.section_title(original, number)
     default = f"Modification de la section « {title[:200]} »" if title else "Modification de l'introduction"
@@ -203,7 +205,7 @@ def history(path: str) -> ResponseReturnValue:
     number = max(1, _int_arg("page", 1))
     revisions, total = service.revisions(path, size, (number - 1) * size)
     if total == 0:
-        raise NotFound(f"La page « {path} » n'a pas d'historique.")
+        raise NotFound(_("La page « %(path)s » n'a pas d'historique.", path=path))
     pages_count = (total + size - 1) // size
     return render_template("history.html", path=path, revisions=revisions, total=total, number=number,
                            pages_count=pages_count, current=service.state(path))
@@ -217,14 +219,14 @@ def diff(path: str) -> ResponseReturnValue:
     state = service.state(path)
     to = request.args.get("to") or (state.rev if state else "")
     if not to:
-        raise NotFound(f"La page « {path} » n'existe pas.")
+        raise NotFound(_("La page « %(path)s » n'existe pas.", path=path))
     resolved = service.store.resolve(to)
     if resolved is None:
-        raise NotFound(f"Révision inconnue : {to[:40]}")
+        raise NotFound(_("Révision inconnue : %(rev)s", rev=to[:40]))
     revision = service.history.lineage_revision(path, resolved)  # also under the page's former names
     start = request.args.get("from") or (revision.parent if revision and revision.parent else "")
     if not start:
-        raise BadRequest("Précisez la révision de départ (from).")
+        raise BadRequest(_("Précisez la révision de départ (from)."))
     old, new, changes = service.diff(path, start, to)
     return render_template("diff.html", path=path, old=old, new=new, diff=changes, start=start, to=to)
 

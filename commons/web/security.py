@@ -14,6 +14,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
+from commons.errors import N_
+
 CSP = ("default-src 'self'; img-src 'self'; media-src 'self'; object-src 'none'; frame-ancestors 'none'; "
        "base-uri 'none'; form-action 'self'")
 
@@ -59,18 +61,21 @@ def register_limits(app: Flask, storage_uri: str, enabled: bool) -> Limiter:
             app.view_functions[endpoint] = limiter.limit(value, **options)(view)
 
     limit("accounts.login", "10 per 5 minutes", methods=["POST"], deduct_when=_failed,
-          error_message="Trop d'échecs de connexion depuis cette adresse : réessayez dans quelques minutes.")
+          error_message=N_("Trop d'échecs de connexion depuis cette adresse : réessayez dans quelques minutes."))
     limit("accounts.login", "10 per 5 minutes", methods=["POST"], deduct_when=_failed, key_func=_login_name,
-          error_message="Trop d'échecs de connexion pour ce compte : réessayez dans quelques minutes.")
+          error_message=N_("Trop d'échecs de connexion pour ce compte : réessayez dans quelques minutes."))
     limit("accounts.register", "10 per hour", methods=["POST"],
-          error_message="Trop de créations de compte depuis cette adresse : réessayez plus tard.")
+          error_message=N_("Trop de créations de compte depuis cette adresse : réessayez plus tard."))
     for endpoint in ("pages.edit", "pages.delete", "pages.restore", "moves.move", "files.upload",
                      "suggestions.suggest", "suggestions.accept", "suggestions.decline", "talk.post"):
         limit(endpoint, "30 per minute; 600 per day", methods=["POST"], key_func=_who,
-              error_message="Trop d'enregistrements d'affilée : attendez un instant.")
+              error_message=N_("Trop d'enregistrements d'affilée : attendez un instant."))
+    # The editor's live preview asks after each pause in typing (~400 ms): more often than saves, still bounded.
+    limit("editor.preview", "120 per minute; 5000 per day", methods=["POST"], key_func=_who,
+          error_message=N_("Trop d'aperçus d'affilée : attendez un instant."))
     for endpoint in ("api.put_page", "api.delete_page", "moves_api.move_api", "files_api.put_file",
                      "collab_api.create_suggestion", "collab_api.accept_suggestion", "collab_api.decline_suggestion",
                      "collab_api.post_talk"):
         limit(endpoint, "120 per minute", key_func=_who,
-              error_message="Trop de requêtes d'écriture avec ce compte : attendez un instant.")
+              error_message=N_("Trop de requêtes d'écriture avec ce compte : attendez un instant."))
     return limiter

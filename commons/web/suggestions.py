@@ -12,19 +12,21 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from commons import paths
 from commons.diffs import diff_texts
 from commons.errors import BadRequest, CommonsError, Conflict, Forbidden, NotFound, NotLoggedIn
 from commons.suggestions import STATUSES, Suggestion
-from commons.web import account, commons, page_url, require_edit, requires
+from commons.web import account, commons, page_url, require_edit, requires, translated
 from commons.web.navigation import starting_text
 
 bp = Blueprint("suggestions", __name__)
 SESSION_KEY = "suggestions"
 REMEMBERED = 50  # suggestions a browser session keeps track of
 QUEUE = 100  # suggestions shown on one review page
-STATUS_LABELS = {"open": "en attente de relecture", "accepted": "acceptée", "declined": "refusée"}
+STATUS_LABELS = {"open": _l("en attente de relecture"), "accepted": _l("acceptée"), "declined": _l("refusée")}
 
 
 def may_edit(path: str) -> bool:
@@ -45,7 +47,7 @@ def suggester() -> str | None:
     """The suggester's username, ``None`` for a visitor; :class:`NotLoggedIn` when visitors may not suggest."""
     who = account()
     if not may_suggest():
-        raise NotLoggedIn("Connectez-vous pour proposer une modification.")
+        raise NotLoggedIn(_("Connectez-vous pour proposer une modification."))
     return who.username if who else None
 
 
@@ -74,7 +76,7 @@ def _can_see(suggestion: Suggestion) -> bool:
 
 def _conflict_form(exc: Conflict, markdown: str) -> dict[str, Any]:
     current = exc.extra.get("current_markdown", "")
-    return {"message": exc.message, "current_rev": exc.extra.get("current_rev") or "", "current": current,
+    return {"message": translated(exc.message), "current_rev": exc.extra.get("current_rev") or "", "current": current,
             "diff": diff_texts(current, markdown)}
 
 
@@ -114,7 +116,7 @@ def suggest(path: str) -> ResponseReturnValue:
     except CommonsError as exc:
         if exc.status >= 500 or exc.status == 401:
             raise
-        return render_template("edit.html", error=exc.message, **form), exc.status
+        return render_template("edit.html", error=translated(exc.message), **form), exc.status
     _remember(ident)
     return redirect(url_for("suggestions.show", ident=ident, sent=1), 303)
 
@@ -124,7 +126,7 @@ def show(ident: str) -> ResponseReturnValue:
     """One suggestion, for its author and maintainers: status, decline reason, what it changes."""
     suggestion = commons().suggestions.get(ident)
     if not _can_see(suggestion):
-        raise NotFound(f"Proposition inconnue : {ident[:16]}")
+        raise NotFound(_("Proposition inconnue : %(id)s", id=ident[:16]))
     changes = diff_texts(suggestion.base_markdown, suggestion.markdown)
     return render_template("suggestion.html", s=suggestion, diff=changes, sent=bool(request.args.get("sent")))
 
@@ -182,10 +184,10 @@ def accept(ident: str) -> ResponseReturnValue:
     try:
         result = commons().suggestions.accept(ident, reviewer)
     except Conflict as exc:
-        return _review_page(error=f"Proposition {ident} non appliquée : {exc.message} Elle reste ouverte.",
-                            code=409)
-    flash(f"Proposition {ident} acceptée" + (" (fusionnée avec les modifications faites depuis)."
-                                             if result.merged else "."))
+        return _review_page(error=_("Proposition %(id)s non appliquée : %(reason)s Elle reste ouverte.", id=ident,
+                                    reason=translated(exc.message)), code=409)
+    flash(_("Proposition %(id)s acceptée (fusionnée avec les modifications faites depuis).", id=ident)
+          if result.merged else _("Proposition %(id)s acceptée.", id=ident))
     return redirect(page_url(suggestion.path), 303)
 
 
@@ -193,10 +195,10 @@ def accept(ident: str) -> ResponseReturnValue:
 @requires("maintainer")
 def decline(ident: str) -> ResponseReturnValue:
     """Decline with a reason, shown to the suggester."""
-    _, reviewer = _reviewer_for(ident)
+    _suggestion, reviewer = _reviewer_for(ident)
     try:
         commons().suggestions.decline(ident, reviewer, request.form.get("reason", ""))
     except (BadRequest, Conflict) as exc:
-        return _review_page(error=exc.message, code=exc.status)
-    flash(f"Proposition {ident} refusée ; la raison sera montrée à son auteur.")
+        return _review_page(error=translated(exc.message), code=exc.status)
+    flash(_("Proposition %(id)s refusée ; la raison sera montrée à son auteur.", id=ident))
     return redirect(url_for("suggestions.review"), 303)

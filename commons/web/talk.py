@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from commons import paths
 from commons.errors import BadRequest, NotLoggedIn, TooLarge
-from commons.web import account, commons, requires
+from commons.web import account, commons, requires, translated
 
 bp = Blueprint("talk", __name__)
 
@@ -33,12 +34,12 @@ def post(path: str) -> ResponseReturnValue:
     path = paths.validate_path(path)
     who = account()
     if who is None:
-        raise NotLoggedIn("Connectez-vous pour participer à la discussion.")
+        raise NotLoggedIn(_("Connectez-vous pour participer à la discussion."))
     markdown = request.form.get("markdown", "")
     try:
         commons().talk.post(path, markdown, who.username)
     except (BadRequest, TooLarge) as exc:
-        return _page(path, markdown, exc.message, exc.status)
+        return _page(path, markdown, translated(exc.message), exc.status)
     count = len(commons().talk.messages(path))
     return redirect(url_for("talk.talk", path=path, _anchor=f"message-{count}"), 303)
 
