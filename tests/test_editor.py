@@ -83,6 +83,11 @@ def test_preview_refuses_bad_input_with_a_4xx(client: FlaskClient, contributor: 
                            headers={"X-CSRFToken": token, "Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 400
     assert client.get("/-/preview").status_code in (404, 405)  # the reserved prefix: never a page
+    token = csrf_token(client)
+    response = client.post("/-/preview", data={"markdown": "texte\0nul", "path": "guides/rsa"},
+                           headers={"X-CSRFToken": token, "Accept-Language": "en"})
+    assert response.status_code == 400 and "NUL" in response.get_json()["error"]["message"]
+    assert "caractère" not in response.get_json()["error"]["message"]  # said in the reader's language
 
 
 def test_preview_of_an_empty_text_is_empty(client: FlaskClient, contributor: str) -> None:

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 
 from commons import paths
 from commons.errors import CommonsError, NotLoggedIn
-from commons.web import commons
+from commons.web import commons, translated
 from commons.web.files import images_without_alt
 from commons.web.suggestions import may_edit, may_suggest
 
@@ -26,7 +26,7 @@ SHORT_NAME_MAX = 16  # OpenSearch 1.1: ShortName is at most 16 characters
 
 
 def _error(exc: CommonsError) -> ResponseReturnValue:
-    return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.status
+    return jsonify({"error": {"code": exc.code, "message": translated(exc.message)}}), exc.status
 
 
 @bp.post("/-/preview")
