@@ -75,6 +75,27 @@ class Protections:
         found = self.protection(path)
         return found.role if found else DEFAULT_LEVEL
 
+    def follow_moves(self, moved: dict[str, str], folder: tuple[str, str] | None = None) -> None:
+        """Carry protections over to moved pages (``old -> new``) and, for a folder move, its subfolders.
+
+        A page's protection goes with it, so that renaming a protected page does not unprotect it; one
+        already set at the new name is kept.
+        """
+        renames = dict(moved)
+        with self.sessions.begin() as db:
+            if folder is not None:
+                source, target = folder
+                for row in db.scalars(select(ProtectionRow).where(ProtectionRow.target.like(f"{source}/%"))):
+                    if row.target.endswith("/"):
+                        renames[row.target] = target + row.target[len(source):]
+            rows = list(db.scalars(select(ProtectionRow).where(ProtectionRow.target.in_(list(renames)))))
+            taken = set(db.scalars(select(ProtectionRow.target).where(ProtectionRow.target.in_(renames.values()))))
+            for row in rows:
+                new = renames[row.target]
+                if new not in taken:
+                    db.add(ProtectionRow(target=new, role=row.role, set_by=row.set_by, set_on=row.set_on))
+                db.delete(row)
+
     def all(self) -> list[Protection]:
         with self.sessions() as db:
             rows = db.scalars(select(ProtectionRow).order_by(ProtectionRow.target))

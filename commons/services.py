@@ -12,6 +12,7 @@ from importlib import resources
 
 from argon2 import PasswordHasher
 
+from commons import paths
 from commons.accounts import AccountService
 from commons.config import Settings
 from commons.contributions import Contributions
@@ -20,7 +21,8 @@ from commons.errors import CommonsError
 from commons.history import HistoryStore
 from commons.links import LinkStore
 from commons.members import Members
-from commons.pages import PageService, identity_for
+from commons.moves import MoveResult
+from commons.pages import Identity, PageService, identity_for
 from commons.protection import Protections
 from commons.reindex import rebuild_all
 from commons.search import SearchIndex
@@ -113,6 +115,15 @@ class Commons:
         except Exception as exc:  # noqa: BLE001 - any database failure is a finding here
             problems.append(f"base de comptes : {exc.__class__.__name__}: {exc}")
         return problems
+
+    def move(self, path: str, to: str, base_rev: object, author: Identity, summary: object = None,
+             folder: bool = False) -> MoveResult:
+        """Rename a page (or a whole folder) in git; its protection and its watchers follow it."""
+        result = self.pages.move(path, to, base_rev, author, summary, folder=folder)
+        moved_folder = (paths.validate_path(path), result.path) if folder else None
+        self.protections.follow_moves(dict(result.moved), moved_folder)
+        self.watches.follow_moves(dict(result.moved), moved_folder)
+        return result
 
     def reindex(self, progress: Progress | None = None, workers: int | None = None) -> int:
         """Rebuild every derived store from git; returns the number of commits read.

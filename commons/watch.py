@@ -101,6 +101,24 @@ class WatchService:
             db.execute(delete(WatchRow).where(WatchRow.user_id == user_id, WatchRow.target == target,
                                               WatchRow.folder == folder))
 
+    def follow_moves(self, moved: dict[str, str], folder: tuple[str, str] | None = None) -> None:
+        """Watches of moved pages (``old -> new``), and of a moved folder and its subfolders, follow them."""
+        with self.sessions.begin() as db:
+            rows = list(db.scalars(select(WatchRow).where(WatchRow.folder.is_(False),
+                                                          WatchRow.target.in_(list(moved)))))
+            if folder is not None:
+                source, target = folder
+                rows += db.scalars(select(WatchRow).where(WatchRow.folder.is_(True), (WatchRow.target == source)
+                                                          | WatchRow.target.like(f"{source}/%")))
+            for row in rows:
+                if row.folder and folder is not None:
+                    new = folder[1] + row.target[len(folder[0]):]
+                else:
+                    new = moved[row.target]
+                if self._find(db, row.user_id, new, row.folder) is None:
+                    db.add(WatchRow(user_id=row.user_id, target=new, folder=row.folder, created=row.created))
+                db.delete(row)
+
     def _find(self, db: Session, user_id: int, target: str, folder: bool) -> WatchRow | None:
         return db.scalar(select(WatchRow).where(WatchRow.user_id == user_id, WatchRow.target == target,
                                                 WatchRow.folder == folder))

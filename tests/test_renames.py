@@ -313,3 +313,35 @@ def test_api_move(web: Flask, client: FlaskClient) -> None:
     assert folder.status_code == 200 and folder.get_json()["moved"] == {"guides/caf": "fiches/caf"}
     spec = client.get(f"{API}/openapi.json").get_json()
     assert "post" in spec["paths"]["/pages/{path}/move"]
+
+
+# -- what is kept in the database follows the page ------------------------------------------
+
+
+def test_protection_and_watches_follow_a_renamed_page(guides: Commons) -> None:
+    """Renaming a protected page must not unprotect it; its watchers keep following it."""
+    reader = guides.accounts.add("lecteur", "mot de passe assez long", role="reader")
+    guides.protections.protect("guides/rsa", "maintainer", "admin")
+    guides.watches.watch(reader.id, "guides/rsa")
+    guides.move("guides/rsa", "fiches/rsa", None, ALICE)
+    assert guides.protections.level("fiches/rsa") == "maintainer"
+    assert guides.protections.protection("guides/rsa") is None  # a new page at the old name starts free
+    assert guides.watches.is_watching(reader.id, "fiches/rsa")
+    assert not guides.watches.is_watching(reader.id, "guides/rsa")
+
+
+def test_folder_protections_and_watches_follow_a_folder_move(guides: Commons) -> None:
+    reader = guides.accounts.add("lecteur", "mot de passe assez long", role="reader")
+    guides.pages.save("guides/droits/apl", "# APL\n", "apl", None, ALICE)
+    guides.protections.protect("guides", "maintainer", "admin", folder=True)
+    guides.protections.protect("guides/droits", "admin", "admin", folder=True)
+    guides.protections.protect("fiches/rsa", "admin", "admin")  # set before the move at the new name: kept
+    guides.watches.watch(reader.id, "guides", folder=True)
+    guides.watches.watch(reader.id, "guides/caf")
+    guides.move("guides", "fiches", None, ALICE, folder=True)
+    assert guides.protections.level("fiches/caf") == "maintainer"
+    assert guides.protections.level("fiches/droits/apl") == "admin"
+    assert guides.protections.level("fiches/rsa") == "admin"
+    assert guides.protections.level("guides/caf") == "contributor"
+    watched = guides.watches.watched(reader.id)
+    assert watched.folders == ("fiches",) and watched.pages == ("fiches/caf",)

@@ -62,8 +62,8 @@ def move(path: str) -> ResponseReturnValue:
     try:
         target = paths.slugify(to_text.strip().strip("/"))
         editor = _editor(path, target, folder)
-        result = commons().pages.move(path, target, request.form.get("base_rev") or None,
-                                      identity_for(editor.username), summary, folder=folder)
+        result = commons().move(path, target, request.form.get("base_rev") or None,
+                                identity_for(editor.username), summary, folder=folder)
     except CommonsError as exc:
         if exc.status >= 500 or exc.status in (401, 403):
             raise
@@ -92,6 +92,6 @@ def move_api(path: str) -> ResponseReturnValue:
         raise BadRequest(_("folder doit être un booléen."))
     path, target = paths.validate_path(path), paths.validate_path(to)
     editor = _editor(path, target, folder)
-    result = commons().pages.move(path, target, base_rev or None, identity_for(editor.username),
-                                  body.get("summary"), folder=folder)
+    result = commons().move(path, target, base_rev or None, identity_for(editor.username),
+                            body.get("summary"), folder=folder)
     return jsonify(path=result.path, rev=result.rev, moved=result.moved, rewritten=result.rewritten)
