@@ -314,7 +314,7 @@ class GitStore(DetachedWrites):
         """
         del repo  # the repository's own object database reads the object back
         raw = b"%s %d\0%s" % (kind, len(data), data)
-        sha = hashlib.sha1(raw).digest()  # noqa: S324 - git's object name, not a security hash
+        sha = hashlib.sha1(raw, usedforsecurity=False).digest()  # git's object name, not a security hash
         name = sha.hex()
         folder = self.repo_dir / "objects" / name[:2]
         final = folder / name[2:]
