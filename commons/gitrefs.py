@@ -53,7 +53,7 @@ class DetachedWrites:
     ) -> str:
         """Write the commit of ``changes`` on top of ``parent`` and return its id; no ref moves.
 
-        Builds the same tree and commit as :meth:`GitStore.commit`. The commit is unreachable
+        :meth:`GitStore.commit` publishes this same commit with ``update-ref``. The commit is unreachable
         (and ``git gc`` may prune it) until a ref points at it: see :meth:`set_ref`.
         """
         repo = self.repo()

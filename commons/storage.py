@@ -280,20 +280,8 @@ class GitStore(DetachedWrites):
         The branch moves only if it still points at ``parent``; otherwise
         :class:`StaleHead` is raised and nothing is published.
         """
+        sha = self.commit_detached(changes, author, message, parent, when)  # the same tree and commit objects
         repo = self.repo()
-        root = self._tree_of(repo, parent) if parent else None
-        for name, content in changes.items():
-            blob = self._store(repo, b"blob", content) if content is not None else None
-            root = self._edit_tree(repo, root, name.split("/"), blob)
-        tree = root or self._store(repo, b"tree", b"")
-        when = when or datetime.now().astimezone()
-        header = f"tree {tree.hex()}\n".encode()
-        if parent:
-            header += f"parent {parent}\n".encode()
-        ident = author.header(when)
-        text = message.replace("\r\n", "\n").replace("\0", "").strip() or "Modification"
-        body = header + b"author " + ident + b"\ncommitter " + ident + b"\n\n" + text.encode() + b"\n"
-        sha = self._store(repo, b"commit", body).hex()
         try:
             repo.git.update_ref("-m", "commons", self.ref, sha, parent or ZERO)
         except git.GitCommandError as exc:
