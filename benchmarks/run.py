@@ -95,6 +95,27 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "phrase": ("p95", 80, "p95 ≤ 80 ms"),
     "reindex": ("max", 90_000, "≤ 90 s"),
 }
+# The targets of issue #10 for a commons of 100,000 pages (``--targets growth``, the default above
+# 20,000 pages): slower page views and searches are allowed there, history and credits use p95.
+GROWTH_TARGETS: dict[str, tuple[str, float, str]] = {
+    "view": ("p50", 15, "p50 ≤ 15 ms"),
+    "history": ("p95", 50, "p95 ≤ 50 ms"),
+    "credits": ("p95", 50, "p95 ≤ 50 ms"),
+    "save": ("p50", 150, "p50 ≤ 150 ms"),
+    "save_core": ("p50", 100, "p50 ≤ 100 ms"),
+    "startup": ("max", 3000, "max ≤ 3 s"),
+    "search": ("p95", 100, "p95 ≤ 100 ms"),
+    "phrase": ("p95", 100, "p95 ≤ 100 ms"),
+    "reindex": ("max", 90_000, "≤ 90 s"),
+    "memory": ("max", 300, "≤ 300 MB"),
+}
+TARGETS.update({"credits": ("p95", 50, "p95 ≤ 50 ms"), "memory": ("max", 300, "≤ 300 MB")})
+
+
+def use_growth_targets() -> None:
+    """Judge the figures by issue #10's targets for 100,000 pages instead of the 10,000-page ones."""
+    TARGETS.clear()
+    TARGETS.update(GROWTH_TARGETS)
 
 
 # --------------------------------------------------------------------------
@@ -113,6 +134,7 @@ class Line:
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     cpu: list[float] = field(default_factory=list)  # CPU ms of each sample (this process + waited children)
+    unit: str = "ms"  # what the samples count: milliseconds, or MB for a memory line
 
     @property
     def n(self) -> int:
@@ -165,12 +187,15 @@ class Report:
         if line.samples:
             target = f"  [{TARGETS[line.target][2]}: {line.status()}]" if line.target else ""
             cpu = f" cpu p50={fmt(statistics.median(line.cpu))}" if line.cpu else ""
-            print(f"  {line.label}: n={line.n} p50={fmt(line.stat('p50'))} p95={fmt(line.stat('p95'))} "
-                  f"max={fmt(line.stat('max'))}{cpu}{target}", flush=True)
+            u = line.unit
+            print(f"  {line.label}: n={line.n} p50={fmt(line.stat('p50'), u)} p95={fmt(line.stat('p95'), u)} "
+                  f"max={fmt(line.stat('max'), u)}{cpu}{target}", flush=True)
         return line
 
 
-def fmt(ms: float) -> str:
+def fmt(ms: float, unit: str = "ms") -> str:
+    if unit != "ms":
+        return f"{ms:,.0f} {unit}"
     return f"{ms / 1000:.1f} s" if ms >= 10_000 else f"{ms:.1f} ms" if ms < 1000 else f"{ms:,.0f} ms"
 
 
@@ -610,6 +635,18 @@ class Bench:
         api = self.get(f"/-/api/v1/pages/{HOT_PAGE}/history", "api history")
         self.measure("api_history_hot", f"API history, {HOT_PAGE}", [api] * n, "history", warmup=[api] * WARMUP)
 
+    def credits(self) -> None:
+        n = self.samples
+        say("Credits ...")
+        pick = [self.rng.choice(self.pages) for _ in range(WARMUP + n)]
+        self.measure("credits", "credits page, random pages",
+                     [self.get(f"/-/credits/{p}", "credits") for p in pick[WARMUP:]], "credits",
+                     warmup=[self.get(f"/-/credits/{p}", "credits") for p in pick[:WARMUP]])
+        hot = self.get(f"/-/credits/{HOT_PAGE}", "credits")
+        self.measure("credits_hot", f"credits page, {HOT_PAGE}", [hot] * n, "credits", warmup=[hot] * WARMUP)
+        api = [self.get(f"/-/api/v1/pages/{p}/credits", "api credits") for p in pick]
+        self.measure("api_credits", "API credits, random pages", api[WARMUP:], "credits", warmup=api[:WARMUP])
+
     def diffs(self) -> None:
         n = self.samples
         say("Diffs (choosing revision pairs from the API history) ...")
@@ -759,6 +796,37 @@ def http_get(url: str) -> float:
     return ms_since(start)
 
 
+def http_mix(base: str, pages: list[str], samples: int, report: Report) -> None:
+    """History, credits and searches over HTTP, so that the memory read next includes what they load."""
+    from urllib.parse import quote
+
+    rng = random.Random(SEED + 2)
+    kinds = (("http_history", "HTTP history page 1", "history", lambda p: f"/-/history/{p}"),
+             ("http_credits", "HTTP credits page", "credits", lambda p: f"/-/credits/{p}"),
+             ("http_search", "HTTP search page, one word", "search",
+              lambda p: "/-/search?q=" + quote(rng.choice(ONE_WORD))),
+             ("http_phrase", "HTTP search page, phrase", "phrase",
+              lambda p: "/-/search?q=" + quote(rng.choice(PHRASES))))
+    for key, label, target, url in kinds:
+        urls = [base + url(rng.choice(pages)) for _ in range(WARMUP + samples)]
+        for address in urls[:WARMUP]:
+            http_get(address)
+        report.add(Line(key, label, [http_get(address) for address in urls[WARMUP:]], target))
+
+
+def process_memory_mib(pid: int) -> tuple[float, float]:
+    """Resident and peak resident memory of a process, in MiB (from /proc; 0 where it cannot be read)."""
+    values = {"VmRSS": 0.0, "VmHWM": 0.0}
+    try:
+        for row in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, rest = row.partition(":")
+            if name in values:
+                values[name] = int(rest.split()[0]) / 1024
+    except OSError:
+        pass
+    return values["VmRSS"], values["VmHWM"]
+
+
 def over_http(data_dir: Path, pages: list[str], samples: int, report: Report) -> None:
     port = free_port()
     say(f"HTTP through `commons serve` (waitress) on 127.0.0.1:{port} ...")
@@ -792,6 +860,11 @@ def over_http(data_dir: Path, pages: list[str], samples: int, report: Report) ->
             http_get(base + page_url(path))
         report.add(Line("http_view_warm", "HTTP page view, warm", [http_get(base + page_url(p)) for p in warm[WARMUP:]],
                         "view"))
+        http_mix(base, cold, samples, report)
+        rss, peak = process_memory_mib(proc.pid)
+        report.facts["worker_memory_mib"] = {"rss": rss, "peak": peak}
+        report.add(Line("worker_memory", f"memory of the serving process after these requests (peak {peak:,.0f} MB)",
+                        [rss], "memory", note=f"peak (VmHWM) {peak:.0f} MB", unit="MB"))
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -815,8 +888,9 @@ def print_table(report: Report) -> None:
             continue
         target = TARGETS[line.target][2] if line.target else "—"
         cpu = fmt(statistics.median(line.cpu)) if line.cpu else ""
-        rows.append((line.label, str(line.n), fmt(line.stat("p50")), fmt(line.stat("p95")), fmt(line.stat("max")),
-                     target, line.status(), cpu))
+        u = line.unit
+        stats = [fmt(line.stat(name), u) for name in ("p50", "p95", "max")]
+        rows.append((line.label, str(line.n), *stats, target, line.status(), cpu))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     say("")
     say("Latencies are wall-clock; « cpu p50 » is the CPU time of the same requests (this process and the")
@@ -874,6 +948,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="cProfile the timed requests of the operations whose key starts with KEY "
                              "(view_cold, history_hot, diff, save, search_phrase...)")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    parser.add_argument("--targets", choices=("auto", "search", "growth"), default="auto",
+                        help="which targets to judge by: issue #3's for 10,000 pages (search), issue #10's for "
+                             "100,000 pages (growth); auto: growth when the repository has more than 20,000 pages")
     args = parser.parse_args(argv)
     if args.samples < 2:
         parser.error("--samples must be at least 2")
@@ -901,6 +978,9 @@ def main(argv: list[str] | None = None) -> int:
                 reindex_breakdown(data_dir, report)
         report.facts["data"] = data_facts(data_dir)
         d = report.facts["data"]
+        if args.targets == "growth" or (args.targets == "auto" and int(d.get("pages") or 0) > 20_000):
+            use_growth_targets()
+            say("Targets: issue #10's, for 100,000 pages.")
         say(f"Data: {d.get('pages')} pages generated, {d.get('head_commits')} commits on main, "
             f"repository {d['repo_mib']} MiB")
 
@@ -915,6 +995,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             bench.views()
             bench.histories()
+            bench.credits()
             bench.diffs()
             bench.searches()
             bench.saves()

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+from babel import Locale
+from babel.numbers import format_decimal
+from babel.numbers import format_percent as babel_percent
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, format_percent, get_locale, ngettext
+from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -44,6 +48,8 @@ class Passage:
     text: str
     author: str | None
     number: int
+    title: str = ""  # "écrit par <name>", shown on hover
+    spoken: str = ""  # "<name> :", read by screen readers before the passage
 
 
 @api_bp.before_request
@@ -65,8 +71,16 @@ def _state(path: str) -> PageState:
 def percent(share: float) -> str:
     """A share as a percentage with one decimal, in the reader's language: ``42,6 %``, ``42.6%``."""
     locale = get_locale()
-    pattern = locale.percent_formats[None].pattern if locale else "#,##0 %"
-    return format_percent(share, pattern.replace("0", "0.0", 1) if "0.0" not in pattern else pattern)
+    return _percent(str(locale) if locale else "", round(share, 9))
+
+
+@lru_cache(maxsize=4096)
+def _percent(locale: str, share: float) -> str:
+    """Babel's percentage with one decimal, remembered (a credits page shows one per contributor, twice)."""
+    if not locale:
+        return format_decimal(share * 100, "#,##0.0") + " %"
+    pattern = Locale.parse(locale).percent_formats[None].pattern
+    return babel_percent(share, pattern.replace("0", "0.0", 1) if "0.0" not in pattern else pattern, locale=locale)
 
 
 def width_class(share: float) -> str:
@@ -101,8 +115,11 @@ def citations(state: PageState, names: list[str], url: str, site: str) -> tuple[
 
 
 def passages(runs: list[Run], people: list[Contributor]) -> list[Passage]:
-    numbers = {person.name: index for index, person in enumerate(people, 1)}
-    return [Passage(run.text, run.author, numbers.get(run.author, 0) if run.author else 0) for run in runs]
+    numbers = {someone.name: index for index, someone in enumerate(people, 1)}
+    labels = {name: (_("écrit par %(name)s", name=person(name)), _("%(name)s :", name=person(name)))
+              for name in {run.author for run in runs if run.author}}  # once per author, not once per passage
+    return [Passage(run.text, run.author, numbers.get(run.author, 0), *labels[run.author]) if run.author
+            else Passage(run.text, None, 0) for run in runs]
 
 
 def describe(counts: dict[str, int]) -> str:

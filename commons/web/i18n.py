@@ -9,13 +9,16 @@ Message ids are the French strings (French is the commons' first language);
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
+from functools import lru_cache
 from pathlib import Path
 
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_time as babel_format_time
 from babel.dates import get_datetime_format
 from flask import Blueprint, Flask, redirect, request, session
 from flask.typing import ResponseReturnValue
-from flask_babel import Babel, format_date, format_number, format_time, get_locale
+from flask_babel import Babel, format_number, get_locale, to_user_timezone
 
 from commons.web import account, commons, safe_next
 
@@ -46,13 +49,29 @@ def current_language() -> str:
 
 def format_day(value: date | datetime) -> str:
     """A date in the reader's language: ``29 nov. 2026``, ``Nov 29, 2026`` (Paris time for a datetime)."""
-    return str(format_date(value, "medium"))
+    if isinstance(value, datetime):
+        value = to_user_timezone(value).date()
+    return _medium_date(str(get_locale() or DEFAULT_LANGUAGE), value)
+
+
+@lru_cache(maxsize=8192)
+def _medium_date(locale: str, day: date) -> str:
+    """Babel's medium date, remembered: a history or credits page shows a hundred dates, mostly the same days."""
+    return str(babel_format_date(day, "medium", locale=locale))
 
 
 def format_when(value: datetime) -> str:
     """A date and time to the minute in the reader's language and Paris time: ``29 nov. 2026, 15:04``."""
-    pattern = str(get_datetime_format("medium", locale=get_locale() or DEFAULT_LANGUAGE))
-    return pattern.replace("{1}", format_day(value)).replace("{0}", str(format_time(value, "short")))
+    local, locale = to_user_timezone(value), str(get_locale() or DEFAULT_LANGUAGE)
+    return _when(locale, local.date(), local.hour, local.minute)
+
+
+@lru_cache(maxsize=8192)
+def _when(locale: str, day: date, hour: int, minute: int) -> str:
+    """Babel's medium date and short time joined by the language's pattern, remembered per minute."""
+    pattern = str(get_datetime_format("medium", locale=locale))
+    clock = str(babel_format_time(time(hour, minute), "short", locale=locale))
+    return pattern.replace("{1}", _medium_date(locale, day)).replace("{0}", clock)
 
 
 def format_count(value: int) -> str:
