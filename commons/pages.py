@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterator, Sequence
 
-from filelock import FileLock, Timeout
+from filelock import FileLock
 
 from commons import attachments, markup, moves, paths
 from commons.changes import ChangeFilter
@@ -26,6 +26,7 @@ from commons.config import Settings
 from commons.diffs import Diff, diff_texts
 from commons.errors import N_, BadRequest, Conflict, NotFound, TooLarge, Unavailable
 from commons.history import HistoryStore, PageState, Revision
+from commons.locks import held
 from commons.merging import merge_texts
 from commons.storage import GitStore, Identity, StaleHead
 from commons.sync import DerivedStore, Progress, follow, pending_commits, sync_history
@@ -125,17 +126,12 @@ class PageService:
     @contextmanager
     def write_lock(self, timeout: float = 30) -> Iterator[None]:
         """Hold the lock shared by every thread and process writing to this commons."""
+        busy = N_("Le wiki est très sollicité ; réessayez dans un instant.")
         if not self._thread_lock.acquire(timeout=timeout):
-            raise Unavailable(N_("Le wiki est très sollicité ; réessayez dans un instant."))
+            raise Unavailable(busy)
         try:
-            try:
-                self._file_lock.acquire(timeout=timeout)
-            except Timeout as exc:
-                raise Unavailable(N_("Le wiki est très sollicité ; réessayez dans un instant.")) from exc
-            try:
+            with held(self._file_lock, timeout, busy):
                 yield
-            finally:
-                self._file_lock.release()
         finally:
             self._thread_lock.release()
 

@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
-from filelock import FileLock, Timeout
+from filelock import FileLock
 
 from commons import sister_remotes as remotes
 from commons import sister_replay as replay
 from commons.config import Settings
-from commons.errors import N_, BadRequest, CommonsError, NotFound, Unavailable
+from commons.errors import N_, BadRequest, CommonsError, NotFound
 from commons.import_sources import run_git
+from commons.locks import held
 from commons.pages import EMAIL_DOMAIN, PageService
 from commons.sister_run import SyncReport, SyncRun
 from commons.storage import GitStore
@@ -190,18 +190,10 @@ class SisterService:
                  len(report.paths(replay.CONFLICT)), dry_run)
         return report
 
-    @contextmanager
-    def _sister_lock(self, name: str) -> Iterator[None]:
+    def _sister_lock(self, name: str) -> AbstractContextManager[None]:
         self.settings.lock_dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.settings.lock_dir / f"sister-{name}.lock"), thread_local=False)
-        try:
-            lock.acquire(timeout=0)
-        except Timeout as exc:
-            raise Unavailable(N_("Une synchronisation avec « %(name)s » est déjà en cours.", name=name)) from exc
-        try:
-            yield
-        finally:
-            lock.release()
+        return held(lock, 0, N_("Une synchronisation avec « %(name)s » est déjà en cours.", name=name))
 
     def _start(self, synced: str | None, fetched: str, head: str | None) -> str | None:
         """The sister commit to replay from: the last one synced, or the history shared with ours if newer."""

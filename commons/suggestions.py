@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import logging
 import secrets
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Iterator, Sequence
+from typing import Sequence
 
-from filelock import FileLock, Timeout
+from filelock import FileLock
 from sqlalchemy import DateTime, String, Text, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 from commons import paths
 from commons.accounts import Base
 from commons.errors import N_, BadRequest, Conflict, NotFound, NotLoggedIn, Unavailable
+from commons.locks import held
 from commons.merging import merge_texts
 from commons.pages import EMAIL_DOMAIN, PageService, SaveResult, clean_rev, clean_summary, clean_text, identity_for
 from commons.storage import GitStore
@@ -128,17 +129,9 @@ class SuggestionService:
         self.sessions = sessions
         self._lock = FileLock(str(pages.settings.lock_dir / "suggestions.lock"), thread_local=False)
 
-    @contextmanager
-    def _reviewing(self) -> Iterator[None]:
+    def _reviewing(self) -> AbstractContextManager[None]:
         """One review at a time, across threads and processes (taken before the pages' write lock)."""
-        try:
-            self._lock.acquire(timeout=30)
-        except Timeout as exc:
-            raise Unavailable(N_("La relecture est très sollicitée ; réessayez dans un instant.")) from exc
-        try:
-            yield
-        finally:
-            self._lock.release()
+        return held(self._lock, 30, N_("La relecture est très sollicitée ; réessayez dans un instant."))
 
     # -- proposing ------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,32 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+MakeApp = Callable[..., Flask]
+
+
+@pytest.fixture
+def make_app(services: Commons) -> Iterator[MakeApp]:
+    """Build more apps on the ``services`` data directory, with setting overrides."""
+    built: list[Flask] = []
+
+    def build(**overrides: object) -> Flask:
+        application = create_app({"data_dir": services.settings.data_dir, **overrides})
+        application.config["TESTING"] = True
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        application.extensions["commons"].close()
+
+
+def git_log(services: Commons, fmt: str = "%an <%ae>|%s") -> list[str]:
+    """Every commit of the repository, newest first, as ``git log`` prints them."""
+    out = subprocess.run(["git", f"--git-dir={services.settings.repo_dir}", "log", "--all", f"--format={fmt}"],
+                         capture_output=True, text=True, check=True).stdout
+    return out.splitlines()
+
+
 def add_user(app: Flask, name: str, role: str = "contributor") -> str:
     """Create an account with ``role``; returns its username."""
     app.extensions["commons"].accounts.add(name, PASSWORD, role=role)
@@ -71,6 +98,14 @@ def login(client: FlaskClient, name: str, password: str = PASSWORD) -> None:
     response = client.post("/-/login", data={"username": name, "password": password,
                                              "csrf_token": csrf_token(client)})
     assert response.status_code == 303, response.get_data(as_text=True)
+
+
+def logged_in(app: Flask, name: str, role: str = "contributor") -> FlaskClient:
+    """A new browser, logged in as a new account ``name`` with ``role``."""
+    add_user(app, name, role)
+    browser = app.test_client()
+    login(browser, name)
+    return browser
 
 
 @pytest.fixture

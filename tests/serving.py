@@ -1,4 +1,5 @@
-"""Helpers for tests that run a real ``commons serve`` process: start, poll, stop, HTTP calls, git checks."""
+"""Helpers for tests that run a real server: a ``commons serve`` process (start, poll, stop), or the app served by
+waitress in a thread of the test; HTTP calls and git checks."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from flask import Flask
+from waitress import create_server
 
 from commons.config import load_settings
 from commons.services import Commons, open_commons
@@ -30,11 +37,11 @@ def server_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def commons_cli(data: Path, *args: str, timeout: float = 120,
-                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m commons --data DATA ARGS`` and return what it did (any exit status)."""
-    return subprocess.run([sys.executable, "-m", "commons", "--data", str(data), *args], capture_output=True,
-                          text=True, env=server_env(**(env or {})), timeout=timeout)
+def commons_cli(data: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None,
+                input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m commons --data DATA ARGS`` (``input`` on stdin) and return what it did (any exit status)."""
+    return subprocess.run([sys.executable, "-m", "commons", "--data", str(data), *args], input=input,
+                          capture_output=True, text=True, env=server_env(**(env or {})), timeout=timeout)
 
 
 def open_data(data: Path) -> Commons:
@@ -64,9 +71,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def call(method: str, url: str, body: Any = None, token: str | None = None,
-         timeout: float = 30) -> tuple[int, dict[str, Any]]:
-    """One JSON request; returns (status, decoded body) for success and error statuses alike.
+def fetch(method: str, url: str, body: Any = None, token: str | None = None,
+          timeout: float = 30) -> tuple[int, str, dict[str, str]]:
+    """One HTTP request (``body`` sent as JSON); returns (status, text, headers) for success and error statuses alike.
 
     Connection failures (a killed server) raise :class:`OSError`.
     """
@@ -78,9 +85,15 @@ def call(method: str, url: str, body: Any = None, token: str | None = None,
         req.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - our own local server
-            status, text = resp.status, resp.read().decode("utf-8")
+            return resp.status, resp.read().decode("utf-8"), dict(resp.headers)
     except urllib.error.HTTPError as exc:
-        status, text = exc.code, exc.read().decode("utf-8", "replace")
+        return exc.code, exc.read().decode("utf-8", "replace"), dict(exc.headers)
+
+
+def call(method: str, url: str, body: Any = None, token: str | None = None,
+         timeout: float = 30) -> tuple[int, dict[str, Any]]:
+    """One JSON request; returns (status, decoded body) for success and error statuses alike (see :func:`fetch`)."""
+    status, text, _ = fetch(method, url, body, token, timeout)
     try:
         return status, json.loads(text) if text else {}
     except ValueError:
@@ -149,6 +162,19 @@ def stop_server(server: Server, kill: bool = False) -> None:
     except ProcessLookupError:
         pass
     process.wait(timeout=30)
+
+
+@contextmanager
+def serve_in_thread(app: Flask) -> Iterator[str]:
+    """Serve ``app`` with waitress (4 threads) on a free port of 127.0.0.1 in this process; yields its base URL."""
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        thread.join(5)
 
 
 def children(pid: int) -> list[int]:

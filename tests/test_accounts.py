@@ -13,6 +13,7 @@ from commons.accounts import ROLES, AccountService, validate_username
 from commons.errors import BadRequest, ConfigError, Conflict, NotFound
 
 PASSWORD = "correct horse battery"
+CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # keeps the suite fast; the same algorithm
 
 
 @pytest.fixture
@@ -21,9 +22,14 @@ def db_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def accounts(db_file: Path) -> Iterator[AccountService]:
-    # Cheap argon2 parameters keep the suite fast; the algorithm is the same.
-    service = AccountService(f"sqlite:///{db_file}", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+def db_url(db_file: Path) -> str:
+    """The database of ``accounts`` (test_postgres.py gives its own, to run some of these tests there again)."""
+    return f"sqlite:///{db_file}"
+
+
+@pytest.fixture
+def accounts(db_url: str) -> Iterator[AccountService]:
+    service = AccountService(db_url, CHEAP)
     service.create_schema()
     yield service
     service.close()
@@ -226,10 +232,10 @@ def test_unusable_database_url_is_a_config_error(url: str) -> None:
         AccountService(url)
 
 
-def test_accounts_survive_a_new_service(db_file: Path, accounts: AccountService) -> None:
+def test_accounts_survive_a_new_service(db_url: str, accounts: AccountService) -> None:
     accounts.add("alice", PASSWORD)
     token = accounts.new_token("alice")
-    again = AccountService(f"sqlite:///{db_file}")
+    again = AccountService(db_url, CHEAP)
     try:
         again.create_schema()
         assert again.authenticate("alice", PASSWORD) is not None

@@ -4,32 +4,21 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
-from conftest import add_user, csrf_token, login
+from conftest import MakeApp, add_user, csrf_token, git_log, login
 from flask import Flask
 from flask.testing import FlaskClient
 
-from commons import create_app
 from commons.services import Commons
 
 API = "/-/api/v1"
 SHA = re.compile(r"[0-9a-f]{40}")
-MakeApp = Callable[..., Flask]
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def git_log(services: Commons, fmt: str = "%an <%ae>|%s") -> list[str]:
-    """Every commit of the repository, newest first, as ``git log`` prints them."""
-    out = subprocess.run(["git", f"--git-dir={services.settings.repo_dir}", "log", "--all", f"--format={fmt}"],
-                         capture_output=True, text=True, check=True).stdout
-    return out.splitlines()
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -65,22 +54,6 @@ def iso(value: str) -> datetime:
 def auth(app: Flask) -> dict[str, str]:
     """Bearer headers of the contributor ``alice``."""
     return token_for(app, "alice")
-
-
-@pytest.fixture
-def make_app(services: Commons) -> Iterator[MakeApp]:
-    """Build more apps on the ``services`` data directory, with setting overrides."""
-    built: list[Flask] = []
-
-    def build(**overrides: Any) -> Flask:
-        application = create_app({"data_dir": services.settings.data_dir, **overrides})
-        application.config["TESTING"] = True
-        built.append(application)
-        return application
-
-    yield build
-    for application in built:
-        application.extensions["commons"].close()
 
 
 def put(client: FlaskClient, path: str, markdown: Any, base_rev: Any = None, summary: Any = None,

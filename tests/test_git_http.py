@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import gzip
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from waitress import create_server
+from serving import serve_in_thread
 
 from commons.pages import identity_for
 from commons.services import Commons
@@ -38,12 +37,8 @@ def hidden_commit(services: Commons) -> str:
 @pytest.fixture
 def server(app: Flask, hidden_commit: str) -> Iterator[str]:
     """The app on a free port; yields the clone URL."""
-    served = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=served.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{served.effective_port}/-/git"
-    served.close()
-    thread.join(5)
+    with serve_in_thread(app) as url:
+        yield url + "/-/git"
 
 
 @pytest.mark.parametrize("version", ["2", "0"])

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import pkgutil
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,7 +21,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from argon2 import PasswordHasher
 from conftest import PASSWORD, login
-from sqlalchemy import create_engine, inspect, make_url, text
+from pg_support import NO_POSTGRES, POSTGRES_URL, postgres_schema
+from sqlalchemy import create_engine, inspect, text
 
 import commons
 from commons import create_app, migrations
@@ -32,9 +31,6 @@ from commons.cli import main
 from commons.services import Commons
 from commons.wanted import MissLog
 
-POSTGRES_URL = os.environ.get("COMMONS_TEST_POSTGRES_URL", "")
-NO_POSTGRES = ("COMMONS_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against (.ci/run installs and "
-               "starts one; locally: postgresql+psycopg://USER:PASSWORD@127.0.0.1/DATABASE)")
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,17 +80,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     if not POSTGRES_URL:
         pytest.skip(NO_POSTGRES)
-    schema = f"commons_mig_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("commons_mig") as url:
+        yield url
 
 
 def make_old_database(url: str) -> None:

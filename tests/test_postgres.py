@@ -8,8 +8,6 @@ Each test works in a schema of its own, dropped at the end.
 
 from __future__ import annotations
 
-import os
-import secrets
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +15,11 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from conftest import PASSWORD, login
-from sqlalchemy import create_engine, make_url, text
+from pg_support import NO_POSTGRES, POSTGRES_URL, postgres_schema
+from sqlalchemy import text
 from test_accounts import (  # noqa: F401 - collected here again, on PostgreSQL
     test_account_for_token_records_last_use,
+    test_accounts_survive_a_new_service,
     test_authenticate,
     test_bad_passwords_are_refused,
     test_blocked_account_tokens_stop_working,
@@ -43,28 +43,21 @@ from commons.errors import Conflict, Forbidden
 from commons.members import Members
 from commons.services import Commons, open_commons
 
-POSTGRES_URL = os.environ.get("COMMONS_TEST_POSTGRES_URL", "")
-pytestmark = pytest.mark.skipif(
-    not POSTGRES_URL,
-    reason="COMMONS_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against (.ci/run installs and starts "
-           "one; locally: postgresql+psycopg://USER:PASSWORD@127.0.0.1/DATABASE)")
+pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """The server's URL, pointed at a new, empty schema of its own (dropped afterwards)."""
-    schema = f"commons_test_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("commons_test") as url:
+        yield url
+
+
+@pytest.fixture
+def db_url(pg_url: str) -> str:
+    """``test_accounts.py``'s database, on PostgreSQL."""
+    return pg_url
 
 
 @pytest.fixture
@@ -122,18 +115,6 @@ def test_old_hash_parameters_are_upgraded_on_login(pg_url: str) -> None:
         assert "m=2048,t=2" in stored(stronger, "SELECT password_hash FROM users")[0]
     finally:
         stronger.close()
-
-
-def test_accounts_survive_a_new_service(pg_url: str, accounts: AccountService) -> None:
-    accounts.add("alice", PASSWORD)
-    token = accounts.new_token("alice")
-    again = AccountService(pg_url, CHEAP)
-    try:
-        again.create_schema()
-        assert again.authenticate("alice", PASSWORD) is not None
-        assert again.account_for_token(token) is not None
-    finally:
-        again.close()
 
 
 def test_one_name_claimed_by_many_at_once_goes_to_one(accounts: AccountService) -> None:

@@ -6,7 +6,7 @@ import html
 import re
 
 import pytest
-from conftest import add_user, csrf_token, login
+from conftest import csrf_token, logged_in
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -146,13 +146,6 @@ def test_no_links_when_source_and_rendering_disagree() -> None:
 # -- the web flow ----------------------------------------------------------------------
 
 
-def browser(app: Flask, name: str) -> FlaskClient:
-    add_user(app, name, "contributor")
-    client = app.test_client()
-    login(client, name)
-    return client
-
-
 def post_section(client: FlaskClient, path: str, number: int, markdown: str, base_rev: str,
                  summary: str = "") -> object:
     token = csrf_token(client, f"/-/edit/{path}?section={number}")
@@ -186,7 +179,7 @@ def test_page_view_links_each_section(app: Flask, client: FlaskClient, two_secti
 
 
 def test_section_form_shows_only_that_section(app: Flask, two_sections: str) -> None:
-    alice = browser(app, "alice")
+    alice = logged_in(app, "alice")
     page = alice.get("/-/edit/guide?section=2").get_data(as_text=True)
     assert textarea(page) == "## Deux\n\ntexte deux\n"
     assert 'name="section" value="2"' in page and f'name="base_rev" value="{two_sections}"' in page
@@ -195,13 +188,13 @@ def test_section_form_shows_only_that_section(app: Flask, two_sections: str) -> 
 
 @pytest.mark.parametrize("query", ["section=3", "section=99", "section=x", "section=-1"])
 def test_section_out_of_range_is_404(app: Flask, two_sections: str, query: str) -> None:
-    alice = browser(app, "alice")
+    alice = logged_in(app, "alice")
     assert alice.get(f"/-/edit/guide?{query}").status_code == 404
     assert alice.get(f"/-/edit/nouvelle?{query}").status_code == 404
 
 
 def test_posting_an_out_of_range_section_keeps_the_text(app: Flask, two_sections: str) -> None:
-    alice = browser(app, "alice")
+    alice = logged_in(app, "alice")
     token = csrf_token(alice, "/-/edit/guide")
     response = alice.post("/-/edit/guide", data={"markdown": "## Cinq\n\nmon texte\n", "base_rev": two_sections,
                                                  "section": "5", "csrf_token": token})
@@ -211,7 +204,7 @@ def test_posting_an_out_of_range_section_keeps_the_text(app: Flask, two_sections
 
 
 def test_section_edit_saves_the_whole_page(app: Flask, two_sections: str) -> None:
-    alice = browser(app, "alice")
+    alice = logged_in(app, "alice")
     response = post_section(alice, "guide", 2, "## Deux\n\ntexte deux, précisé\n", two_sections)
     assert response.status_code == 303  # type: ignore[attr-defined]
     services = app.extensions["commons"]
@@ -221,7 +214,7 @@ def test_section_edit_saves_the_whole_page(app: Flask, two_sections: str) -> Non
 
 
 def test_concurrent_edits_of_two_sections_are_both_kept(app: Flask, two_sections: str) -> None:
-    alice, bob = browser(app, "alice"), browser(app, "bob")
+    alice, bob = logged_in(app, "alice"), logged_in(app, "bob")
     form = alice.get("/-/edit/guide?section=2").get_data(as_text=True)  # alice opens section 2
     assert f'name="base_rev" value="{two_sections}"' in form
     assert post_section(bob, "guide", 1, "## Un\n\ntexte un, par bob\n", two_sections).status_code == 303  # type: ignore[attr-defined]
@@ -233,7 +226,7 @@ def test_concurrent_edits_of_two_sections_are_both_kept(app: Flask, two_sections
 
 
 def test_concurrent_edits_of_the_same_lines_conflict_and_keep_the_text(app: Flask, two_sections: str) -> None:
-    alice, bob = browser(app, "alice"), browser(app, "bob")
+    alice, bob = logged_in(app, "alice"), logged_in(app, "bob")
     assert post_section(bob, "guide", 2, "## Deux\n\ntexte de bob\n", two_sections).status_code == 303  # type: ignore[attr-defined]
     response = post_section(alice, "guide", 2, "## Deux\n\ntexte d'alice\n", two_sections)
     assert response.status_code == 409  # type: ignore[attr-defined]

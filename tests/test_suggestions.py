@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from waitress import create_server
+from serving import serve_in_thread
 
 from commons import create_app
 from commons.errors import BadRequest, Conflict, NotLoggedIn
 from commons.pages import identity_for
 from commons.services import Commons
 from commons.suggestions import REF_PREFIX
-from tests.conftest import FAST_PASSWORDS, add_user, csrf_token, login
+from tests.conftest import FAST_PASSWORDS, add_user, csrf_token, logged_in
 
 API = "/-/api/v1"
 BASE = "# Guide\n\nun\ndeux\ntrois\n"
@@ -36,13 +35,6 @@ def last_commit(services: Commons) -> str:
 @pytest.fixture
 def base_rev(services: Commons) -> str:
     return services.pages.save("guide", BASE, "base", None, identity_for("admin")).rev
-
-
-def browser(app: Flask, name: str, role: str) -> FlaskClient:
-    add_user(app, name, role)
-    client = app.test_client()
-    login(client, name)
-    return client
 
 
 def suggest_form(client: FlaskClient, path: str, markdown: str, base_rev: str, summary: str = "") -> object:
@@ -152,12 +144,8 @@ def test_anonymous_suggestions_follow_the_setting(services: Commons, base_rev: s
 
 @pytest.fixture
 def served(app: Flask) -> Iterator[str]:
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}/-/git"
-    server.close()
-    thread.join(5)
+    with serve_in_thread(app) as url:
+        yield url + "/-/git"
 
 
 def test_a_clone_over_http_has_no_suggestion_ref(services: Commons, base_rev: str, served: str,
@@ -181,7 +169,7 @@ def test_a_clone_over_http_has_no_suggestion_ref(services: Commons, base_rev: st
 def test_protected_page_refuses_direct_save_but_accepts_a_suggestion(app: Flask, services: Commons,
                                                                      base_rev: str) -> None:
     services.protections.protect("guide", "maintainer", "admin")
-    alice = browser(app, "alice", "contributor")
+    alice = logged_in(app, "alice", "contributor")
     offered = alice.get("/-/edit/guide")
     assert offered.status_code == 303 and offered.headers["Location"].startswith("/-/suggest/guide")
     form = alice.get("/-/suggest/guide").get_data(as_text=True)
@@ -194,7 +182,7 @@ def test_protected_page_refuses_direct_save_but_accepts_a_suggestion(app: Flask,
     ident = sent.headers["Location"].split("/-/suggestions/")[1].split("?")[0]  # type: ignore[attr-defined]
     confirmation = alice.get(sent.headers["Location"]).get_data(as_text=True)  # type: ignore[attr-defined]
     assert ident in confirmation and "Merci" in confirmation
-    bob = browser(app, "bob", "maintainer")
+    bob = logged_in(app, "bob", "maintainer")
     assert "(1 en attente)" in bob.get("/").get_data(as_text=True)  # the header shows the queue
     accepted = bob.post(f"/-/review/{ident}/accept", data={"csrf_token": csrf_token(bob, "/-/review")})
     assert accepted.status_code == 303 and accepted.headers["Location"] == "/guide"
@@ -204,7 +192,7 @@ def test_protected_page_refuses_direct_save_but_accepts_a_suggestion(app: Flask,
 
 def test_readers_and_visitors_suggest_and_follow_their_suggestions(app: Flask, client: FlaskClient,
                                                                     services: Commons, base_rev: str) -> None:
-    rita = browser(app, "rita", "reader")
+    rita = logged_in(app, "rita", "reader")
     assert rita.get("/-/edit/guide").headers["Location"].startswith("/-/suggest/guide")
     assert "Proposer une modification" in rita.get("/guide").get_data(as_text=True)
     assert suggest_form(rita, "guide", BASE + "rita\n", base_rev).status_code == 303  # type: ignore[attr-defined]
@@ -237,12 +225,12 @@ def test_contributors_may_choose_to_suggest(app: Flask, client: FlaskClient, con
 
 
 def test_conflict_and_decline_on_the_review_page(app: Flask, services: Commons, base_rev: str) -> None:
-    alice = browser(app, "alice", "reader")
+    alice = logged_in(app, "alice", "reader")
     suggest_form(alice, "guide", BASE.replace("deux", "2"), base_rev, "chiffre")
     suggest_form(alice, "guide", BASE + "pub\n", base_rev, "pub")
     older, newer = sorted(services.suggestions.list("open"), key=lambda s: s.created)
     services.pages.save("guide", BASE.replace("deux", "II"), "romain", base_rev, identity_for("carole"))
-    bob = browser(app, "bob", "maintainer")
+    bob = logged_in(app, "bob", "maintainer")
     queue = bob.get("/-/review").get_data(as_text=True)
     assert queue.index(newer.id) < queue.index(older.id) and 'class="diff"' in queue and "conflit" in queue
     token = csrf_token(bob, "/-/review")

@@ -14,7 +14,7 @@ from commons.errors import BadRequest, NotFound
 from commons.pages import identity_for
 from commons.services import Commons
 from commons.talk import neutralise, parse, signature
-from tests.conftest import add_user, csrf_token, login
+from tests.conftest import add_user, csrf_token, logged_in
 
 API = "/-/api/v1"
 HOSTILE = ('<script>alert(1)</script><img src=x onerror="alert(2)"> [clic](javascript:alert(3)) '
@@ -25,13 +25,6 @@ HOSTILE = ('<script>alert(1)</script><img src=x onerror="alert(2)"> [clic](javas
 def page(services: Commons) -> str:
     services.pages.save("guides/rsa", "# RSA\n\nLe revenu.\n", "rsa", None, identity_for("admin"))
     return "guides/rsa"
-
-
-def browser(app: Flask, name: str, role: str = "reader") -> FlaskClient:
-    add_user(app, name, role)
-    client = app.test_client()
-    login(client, name)
-    return client
 
 
 def test_messages_are_appended_in_git_beside_the_page(services: Commons, page: str) -> None:
@@ -108,7 +101,7 @@ def test_talk_page_read_and_post(app: Flask, client: FlaskClient, services: Comm
     assert 'href="/-/talk/guides/rsa"' in client.get(f"/{page}").get_data(as_text=True)  # "Discussion" link
     token = csrf_token(client, "/-/login")
     assert client.post(f"/-/talk/{page}", data={"markdown": "anonyme", "csrf_token": token}).status_code == 401
-    rita = browser(app, "rita")
+    rita = logged_in(app, "rita", "reader")
     posted = rita.post(f"/-/talk/{page}", data={"markdown": "**Question** : et les APL ?",
                                                 "csrf_token": csrf_token(rita, f"/-/talk/{page}")})
     assert posted.status_code == 303 and posted.headers["Location"].endswith("#message-1")

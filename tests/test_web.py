@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import html
 import re
-import subprocess
-from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from typing import Any, cast
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from conftest import PASSWORD, add_user, csrf_token, login
+from conftest import PASSWORD, MakeApp, add_user, csrf_token, git_log, logged_in, login
 from conftest import save as submit_form
 from flask import Flask
 from flask.testing import FlaskClient
@@ -21,17 +19,7 @@ from commons import create_app
 from commons.pages import identity_for
 from commons.services import Commons
 
-MakeApp = Callable[..., Flask]
-
-
 # -- helpers ---------------------------------------------------------------------------
-
-
-def git_log(services: Commons, fmt: str = "%an <%ae>|%s") -> list[str]:
-    """Every commit of the repository, newest first, as ``git log`` prints them."""
-    out = subprocess.run(["git", f"--git-dir={services.settings.repo_dir}", "log", "--all", f"--format={fmt}"],
-                         capture_output=True, text=True, check=True).stdout
-    return out.splitlines()
 
 
 def save(client: FlaskClient, path: str, markdown: str, base_rev: str = "", summary: str = "") -> TestResponse:
@@ -82,30 +70,6 @@ class Tags(HTMLParser):
 
     def links(self) -> dict[str, dict[str, str]]:
         return {a["href"]: a for t, a in self.tags if t == "a" and "href" in a}
-
-
-@pytest.fixture
-def make_app(services: Commons) -> Iterator[MakeApp]:
-    """Build more apps on the ``services`` data directory, with setting overrides."""
-    built: list[Flask] = []
-
-    def build(**overrides: Any) -> Flask:
-        application = create_app({"data_dir": services.settings.data_dir, **overrides})
-        application.config["TESTING"] = True
-        built.append(application)
-        return application
-
-    yield build
-    for application in built:
-        application.extensions["commons"].close()
-
-
-def logged_in(app: Flask, name: str, role: str = "contributor") -> FlaskClient:
-    """A new browser, logged in as a new account ``name`` with ``role``."""
-    add_user(app, name, role)
-    browser = app.test_client()
-    login(browser, name)
-    return browser
 
 
 # -- reading pages ---------------------------------------------------------------------

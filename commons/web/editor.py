@@ -2,7 +2,7 @@
 
 The preview renders unsaved Markdown through the same pipeline as a page view
 (:meth:`commons.pages.PageService.preview`, hence :mod:`commons.markup` and its
-nh3 pass) and answers JSON for ``static/editor.js``. It is CSRF-protected
+nh3 pass) and answers JSON for ``static/editor-preview.js``. It is CSRF-protected
 (``X-CSRFToken`` header or ``csrf_token`` field), limited in size like a save
 and rate-limited (see :mod:`commons.web.security`). Nothing is written.
 """
