@@ -13,6 +13,10 @@ through ``PageService.save`` (the one write path: git commit, history table and
 the search index; the other derived stores are left out, run.py times them) and
 times the whole save and the search index's part of it; it then prints the
 number of index segments. ``--profile KIND`` runs cProfile over one kind.
+
+``--rebuild`` copies DATA_DIR and rebuilds the search index alone there, in this
+process (``SearchIndex.catch_up(..., rebuild=True)``, as ``commons reindex`` does in
+its worker), and prints its wall and CPU time (this process and its children: git).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import json
 import os
 import pstats
 import random
+import resource
 import shutil
 import statistics
 import sys
@@ -144,13 +149,47 @@ def bench_saves(data_dir: Path, count: int, profile: bool) -> list[dict[str, Any
             services.close()
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (git, worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def bench_rebuild(data_dir: Path, profile: bool) -> list[dict[str, Any]]:
+    """Rebuild the search index alone in a copy of ``data_dir``; time it (wall and CPU with children)."""
+    with tempfile.TemporaryDirectory(prefix="search-bench-", dir=os.environ.get("TMPDIR")) as tmp:
+        copy = Path(tmp) / "data"
+        shutil.copytree(data_dir, copy, symlinks=True)
+        services = open_commons(load_settings(copy, environ={}))
+        try:
+            head = services.store.head()
+            assert head is not None, "an empty repository"
+            profiler = cProfile.Profile() if profile else None
+            wall, cpu = time.perf_counter(), children_cpu()
+            if profiler:
+                profiler.enable()
+            services.search.catch_up(services.store, head, None, True)
+            if profiler:
+                profiler.disable()
+            walls, cpus = [(time.perf_counter() - wall) * 1000], [(children_cpu() - cpu) * 1000]
+            print(f"search index rebuild   wall {walls[0] / 1000:7.1f} s | CPU {cpus[0] / 1000:7.1f} s "
+                  f"({services.history.count_pages()} pages)", flush=True)
+            if profiler:
+                pstats.Stats(profiler, stream=sys.stdout).strip_dirs().sort_stats("tottime").print_stats(30)
+            return [{"label": "rebuild", "n": 1, "p50": walls[0], "p95": walls[0], "max": walls[0],
+                     "cpu_p50": cpus[0], "cpu_p95": cpus[0], "walls": walls, "cpus": cpus}]
+        finally:
+            services.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--saves", type=int, default=0, help="save N pages in a copy of DATA_DIR (default: none)")
+    parser.add_argument("--rebuild", action="store_true", help="time a rebuild of the search index (on a copy)")
     parser.add_argument("--only", choices=list(KINDS), action="append", help="time only these kinds of query")
-    parser.add_argument("--profile", metavar="KIND", help="cProfile one kind of query, or 'save'")
+    parser.add_argument("--profile", metavar="KIND", help="cProfile one kind of query, 'save' or 'rebuild'")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.only:
@@ -171,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             services.close()
     if args.saves:
         lines += bench_saves(args.data_dir, args.saves, args.profile == "save")
+    if args.rebuild:
+        lines += bench_rebuild(args.data_dir, args.profile == "rebuild")
     print(f"load {os.getloadavg()[0]:.2f} at the end", flush=True)
     if args.json:
         args.json.write_text(json.dumps(lines, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -256,3 +256,148 @@ def test_concurrent_searches_share_a_few_searchers_and_see_new_saves(filled: Com
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(lambda _: paths_of(filled, "mediation"), range(8)))
     assert all("nouveau" in answer for answer in answers)  # no searcher lent out is stale
+
+
+# -- indexing shortcuts and phrases through word pairs ----------------------------------
+
+TRICKY = [
+    "", "de la le", "La maison de l'enfance", "  à  Ça  ça l'été", "l'État d'urgence qu'il",
+    "İstanbul ǅemal ﬁn Straße ÉCOLE 2019 ², ½ x_y __init__ œuvre Œuvre",
+    "Le dépôt de garantie, le dépôt et la garantie : dépôt de garantie.",
+]
+
+
+def test_fast_fields_index_what_their_analyzers_give() -> None:
+    from whoosh.fields import TEXT
+
+    from commons.search.analysis import FastText, make_schema
+
+    schema = make_schema()
+    fields = [name for name in schema.names() if type(schema[name]) is FastText]
+    assert {"content", "title", "title_exact", "headings", "spell", "vocab"} <= set(fields)
+    texts = TRICKY + [f"# {t}\n{body}" for t, body in PAGES.items()]
+    for name in fields:
+        for text in texts:
+            assert sorted(schema[name].index(text)) == sorted(TEXT.index(schema[name], text)), (name, text)
+
+
+def _documents(count: int) -> list[dict[str, object]]:
+    from datetime import datetime
+
+    words = ["logement", "médiation", "dépôt", "garantie", "enfance", "protection", "données", "aide"]
+    return [{"path": f"p/{i}", "title": f"Page {words[i % 8]}", "title_exact": f"Page {words[i % 8]}",
+             "content": " ".join(words[(i * k) % 8] for k in range(1, 3 + i % 40)), "spell": f"mot{i % 7} aide",
+             "vocab": f"Données {words[i % 5]}", "pairs": " ".join(words[(i + k) % 8] for k in range(i % 9)),
+             "tags": "a,b" if i % 2 else "c", "updated": datetime(2024, 1, 1 + i % 28), "body": f"corps {i}"}
+            for i in range(count)]
+
+
+def _postings(ix: object) -> dict[tuple[str, bytes], list[tuple[object, ...]]]:
+    reader = ix.reader()  # type: ignore[attr-defined]
+    found: dict[tuple[str, bytes], list[tuple[object, ...]]] = {}
+    for fieldname, text in reader.all_terms():
+        matcher = reader.postings(fieldname, text)
+        rows: list[tuple[object, ...]] = []
+        while matcher.is_active():
+            rows.append((matcher.block_min_length(), matcher.block_max_length(), matcher.block_max_weight()))
+            while True:
+                rows.append((matcher.id(), matcher.weight(), matcher.value(),
+                             reader.doc_field_length(matcher.id(), fieldname)))
+                if matcher.next() or not matcher.is_active():
+                    break
+        found[(fieldname, text)] = rows
+    found[("", b"stored")] = [tuple(sorted(reader.stored_fields(d).items())) for d in range(reader.doc_count_all())]
+    found[("", b"updated")] = list(reader.column_reader("updated"))
+    reader.close()
+    return found
+
+
+@pytest.mark.parametrize("spill", [False, True])
+def test_rebuild_writer_writes_what_whoosh_writes(tmp_path: Path, spill: bool) -> None:
+    """Same postings, blocks (more than 128 postings per term), lengths; also when postings spill to disk."""
+    from whoosh import index as whoosh_index
+
+    from commons.search.analysis import make_schema
+    from commons.search.writer import RebuildWriter
+
+    built = []
+    for name in ("whoosh", "rebuild"):
+        (tmp_path / name).mkdir()
+        ix = whoosh_index.create_in(str(tmp_path / name), make_schema())
+        writer = ix.writer() if name == "whoosh" else RebuildWriter(ix)
+        if spill and name == "rebuild":
+            writer.pool.limit = 20_000
+        for doc in _documents(400):
+            writer.add_document(**doc)
+        assert bool(spill and name == "rebuild") == bool(getattr(writer.pool, "runs", []))
+        writer.commit()
+        built.append(_postings(ix))
+        ix.close()
+    assert built[0] == built[1]
+    assert max(len(rows) for rows in built[1].values()) > 300
+
+
+def test_phrase_of_three_words_needs_them_adjacent(filled: Commons) -> None:
+    filled.pages.save("notes/a", "# A\n\nEnvoyer un courrier recommandé avec accusé de réception.\n", "", None, ALICE)
+    filled.pages.save("notes/b", "# B\n\nUn courrier recommandé, puis recommandé avec accusé plus tard.\n", "",
+                      None, ALICE)
+    assert paths_of(filled, '"courrier recommandé avec accusé"') == ["notes/a"]
+    assert set(paths_of(filled, '"recommandé avec accusé"')) == {"notes/a", "notes/b"}
+    assert paths_of(filled, '"la demande de logement social"') == ["guides/logement-social"]
+    assert paths_of(filled, '"accusé courrier"') == []
+    assert set(paths_of(filled, "courrier recommandé accusé")) == {"notes/a", "notes/b"}
+
+
+def test_phrases_through_pairs_match_and_score_as_whoosh_phrases(filled: Commons) -> None:
+    from whoosh.query import Phrase
+
+    from commons.search.phrases import PairPhrase, with_pairs
+    from commons.search.query import parse
+
+    for i in range(30):  # enough pages for several words and pairs in common
+        filled.pages.save(f"notes/p{i}", f"# P{i}\n\nLa protection {'de l' if i % 3 else 'des'}'enfance, "
+                          f"{'aide sociale' if i % 2 else 'sociale aide'} {i}. Protection enfance.\n", "", None, ALICE)
+    searcher = filled.search._index().searcher()
+    try:
+        for text in ['"protection de l\'enfance"', '"aide sociale"', '"la protection de l\'enfance"',
+                     '"sociale aide" OR "protection enfance"', 'aide -"aide sociale"', '"enfance aide sociale"']:
+            query = parse(searcher.schema, text)
+            paired = with_pairs(query)
+            assert any(isinstance(q, PairPhrase) for q in paired.leaves()) or \
+                not any(isinstance(q, Phrase) for q in query.leaves())
+            for limit in (None, 5):
+                plain = [(h.docnum, h.score) for h in searcher.search(query, limit=limit)]
+                assert [(h.docnum, h.score) for h in searcher.search(paired, limit=limit)] == plain, text
+        assert len(searcher.search(with_pairs(parse(searcher.schema, '"aide sociale"')), limit=None)) == 16
+    finally:
+        searcher.close()
+
+
+def test_index_of_an_older_schema_is_rebuilt(filled: Commons) -> None:
+    from commons.search.index import SearchIndex
+
+    index_dir = filled.search.index_dir
+    head = filled.store.head()
+    filled.search.close()
+    (index_dir / "REFLECTED").write_text(f"2 {head}\n")
+    reopened = SearchIndex(index_dir, filled.history)
+    try:
+        assert reopened.reflected() is None
+        reopened.catch_up(filled.store, head)  # type: ignore[arg-type]
+        assert reopened.reflected() == head
+        assert [h.path for h in reopened.search('"protection de l\'enfance"').hits] == ["guides/enfance"]
+    finally:
+        reopened.close()
+
+
+def test_rebuild_in_two_segments_gives_the_same_answers(filled: Commons, monkeypatch: pytest.MonkeyPatch) -> None:
+    import commons.search.index as search_index
+
+    queries = ("rsa", "logement", "enfance", "numérique", '"protection de l\'enfance"', "logem*", "RSA budget")
+    before = {q: [(h.path, h.score) for h in filled.search.search(q).hits] for q in queries}
+    monkeypatch.setattr(search_index, "SMALL_REBUILD", 2)
+    filled.reindex()
+    assert filled.search.segment_count() == search_index.REBUILD_SEGMENTS
+    assert {q: [h.path for h in filled.search.search(q).hits] for q in queries} == \
+        {q: [path for path, _ in hits] for q, hits in before.items()}
+    assert filled.search.search("logement").total == 1

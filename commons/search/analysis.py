@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from functools import lru_cache
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from functools import cache, lru_cache
 from typing import Any
 
 from whoosh.analysis import Analyzer, CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.formats import Existence, Frequency, Positions
 from whoosh.support.charset import accent_map
+from whoosh.system import pack_uint
 
 from commons import paths
 from commons.markup import split_front_matter
@@ -23,6 +26,10 @@ FRENCH_STOPS = ELISIONS | {
     "leur", "leurs", "y", "a", "comment",
 }  # fmt: skip
 _WORD_PATTERN = r"\w+"
+_WORDS = re.compile(_WORD_PATTERN)
+RENUMBERED = ("stemmed", "exact")  # analyzers with a StopFilter: kept words are numbered consecutively
+PAIR_FIELD = "pairs"  # adjacent stemmed words of title and text: a phrase is looked up as pairs of words
+_TABLE_LIMIT = 500_000  # distinct words remembered per analyzer before the table starts again
 
 
 class _VocabularyFilter(Filter):  # type: ignore[misc]
@@ -56,22 +63,151 @@ def stem_word(word: str) -> str | None:
     return None
 
 
+@cache
+def _analyzer(kind: str) -> Analyzer:
+    return _analyzers()[kind]
+
+
+@cache
+def _table(kind: str) -> dict[str, str | None]:
+    """What analyzer ``kind`` makes of each word seen so far (``None``: dropped). Grows with the vocabulary."""
+    return {}
+
+
+class _Split(Exception):
+    """An analyzer made several tokens of one word: index that text the slow way."""
+
+
+def _analysed(kind: str, word: str) -> str | None:
+    table = _table(kind)
+    if len(table) >= _TABLE_LIMIT:
+        table.clear()
+    texts = [str(t.text) for t in _analyzer(kind)(word)]
+    if len(texts) > 1:
+        raise _Split(word)
+    table[word] = texts[0] if texts else None
+    return table[word]
+
+
+@lru_cache(maxsize=8)
+def _words(text: str) -> tuple[str, ...]:
+    """The words of a text as the tokenizer cuts it (the fields of a page share one text: cut once)."""
+    return tuple(_WORDS.findall(text))
+
+
+@lru_cache(maxsize=8)
+def _stream(kind: str, text: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The terms of ``text`` under analyzer ``kind`` in order, and their positions (as Whoosh numbers them)."""
+    table, missing = _table(kind), _MISSING
+    get = table.get
+    terms: list[str] = []
+    positions: list[int] = []
+    renumber = kind in RENUMBERED
+    pos = -1
+    for i, word in enumerate(_words(text)):
+        term = get(word, missing)
+        if term is missing:
+            term = _analysed(kind, word)
+        if term is None:
+            continue
+        pos = pos + 1 if renumber and pos >= 0 else i  # StopFilter: the first kept word keeps its position
+        terms.append(term)
+        positions.append(pos)
+    return tuple(terms), tuple(positions)
+
+
+def analysed_positions(kind: str, text: str) -> dict[str, list[int]]:
+    """Each index term of ``text`` under analyzer ``kind``, with its positions."""
+    poses: dict[str, list[int]] = {}
+    for term, pos in zip(*_stream(kind, text), strict=True):
+        if term in poses:
+            poses[term].append(pos)
+        else:
+            poses[term] = [pos]
+    return poses
+
+
+def word_pairs(kind: str, text: str) -> set[str]:
+    """Each pair of terms (``"a b"``) at consecutive positions in ``text``: a two-word phrase found there."""
+    terms, positions = _stream(kind, text)
+    return {f"{terms[i]} {terms[i + 1]}" for i in range(len(terms) - 1) if positions[i + 1] == positions[i] + 1}
+
+
+_MISSING: Any = object()
+
+
+class FastText(TEXT):  # type: ignore[misc]
+    """A TEXT field that indexes with a table of analysed words instead of a chain of generators per token.
+
+    The terms, frequencies, weights and positions are the ones the analyzer
+    gives (each distinct word goes through it once); queries still use it.
+    """
+
+    def __init__(self, kind: str, **kwargs: Any) -> None:
+        super().__init__(analyzer=_analyzer(kind), **kwargs)
+        self.kind = kind
+
+    def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
+        if not isinstance(value, str) or kwargs or type(self.format) not in (Positions, Frequency):
+            return super().index(value, **kwargs)  # type: ignore[no-any-return]
+        try:
+            return iter(self._postings(value))
+        except _Split:
+            return super().index(value, **kwargs)  # type: ignore[no-any-return]
+
+    def _postings(self, value: str) -> list[tuple[bytes, int, float, bytes]]:
+        boost = self.format.field_boost
+        if isinstance(self.format, Positions):
+            encode = self.format.encode
+            return [(term.encode("utf-8"), len(poses), float(len(poses)) * boost, encode(poses))
+                    for term, poses in self._positions(value).items()]
+        table, missing = _table(self.kind), _MISSING
+        freqs: dict[str, int] = {}
+        for word, count in Counter(_words(value)).items():
+            term = table.get(word, missing)
+            if term is missing:
+                term = _analysed(self.kind, word)
+            if term is not None:
+                freqs[term] = freqs.get(term, 0) + count
+        return [(term.encode("utf-8"), n, float(n) * boost, pack_uint(n)) for term, n in freqs.items()]
+
+    def _positions(self, value: str) -> dict[str, list[int]]:
+        return analysed_positions(self.kind, value)
+
+
+class PairText(FastText):
+    """Pairs of adjacent stemmed words (``"a b"``), without positions or frequencies: which pages have them."""
+
+    def __init__(self) -> None:
+        super().__init__("stemmed", phrase=False)
+        self.format = Existence()
+        self.scorable = False
+
+    def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
+        if not isinstance(value, str):
+            return iter(())
+        try:
+            return iter([(pair.encode("utf-8"), 1, 1.0, b"") for pair in word_pairs(self.kind, value)])
+        except _Split:
+            return iter(())  # not with these analyzers (no filter splits a word): phrases would go unfound
+
+
 def make_schema() -> Schema:
     """Fields: ``content`` (title and text) finds the pages; title and headings only add to the score.
 
     ``body`` is only stored (for snippets): searching one field instead of four
     scores each matching page once.
     """
-    a = _analyzers()
     return Schema(
         path=ID(unique=True, stored=True),
-        title=TEXT(analyzer=a["stemmed"], stored=True, field_boost=3.0),
-        title_exact=TEXT(analyzer=a["exact"], field_boost=4.0),
-        headings=TEXT(analyzer=a["stemmed"], field_boost=2.0),
-        content=TEXT(analyzer=a["stemmed"]),
+        title=FastText("stemmed", stored=True, field_boost=3.0),
+        title_exact=FastText("exact", field_boost=4.0),
+        headings=FastText("stemmed", field_boost=2.0),
+        content=FastText("stemmed"),
+        pairs=PairText(),
         body=STORED,
-        spell=TEXT(analyzer=a["words"], phrase=False),
-        vocab=TEXT(analyzer=a["vocab"], phrase=False),
+        spell=FastText("words", phrase=False),
+        vocab=FastText("vocab", phrase=False),
         tags=KEYWORD(commas=True, lowercase=True, scorable=True, stored=True),
         folder=KEYWORD(stored=True),
         updated=DATETIME(stored=True, sortable=True),

@@ -13,6 +13,7 @@ from whoosh.searching import Searcher
 
 from commons import paths
 from commons.search.analysis import ELISIONS, FRENCH_STOPS
+from commons.search.phrases import with_pairs
 from commons.search.snippets import Matcher, matcher_for, snippet
 
 FIELDS = ["content"]  # title and text: one field to match; title and headings are added to the score (_ranked)
@@ -160,7 +161,7 @@ def run_query(searcher: Searcher, text: str, limit: int, offset: int) -> Results
     if query is None:
         return Results(text, 0, [], None)
     wanted = matcher_for(query, FIELDS, [PREFIX_FIELD])
-    results = searcher.search(_ranked(searcher.schema, query, text, wanted), limit=offset + limit)
+    results = searcher.search(_ranked(searcher.schema, with_pairs(query), text, wanted), limit=offset + limit)
     total = _total(results, offset + limit)
     hits = [Hit(h["path"], h["title"], snippet(h.get("body") or "", wanted), float(h.score or 0),
                 aware_utc(h.get("updated"))) for h in results[offset: offset + limit]]
