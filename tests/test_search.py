@@ -401,3 +401,26 @@ def test_rebuild_in_two_segments_gives_the_same_answers(filled: Commons, monkeyp
     assert {q: [h.path for h in filled.search.search(q).hits] for q in queries} == \
         {q: [path for path, _ in hits] for q, hits in before.items()}
     assert filled.search.search("logement").total == 1
+
+
+def _page(i: int) -> tuple[str, str]:
+    """Strong title hits first, then a long run of weak body hits, then title hits again."""
+    if i < 30:
+        return "Logement d'abord", "logement " * 8
+    if i < 400:
+        return f"Fiche {i}", "logement " + "quittance bail loyer charges " * 30
+    return f"Logement et quittance {i}", "logement quittance " * 3 + ("pension alimentaire " if i % 2 else "")
+
+
+def test_first_page_holds_the_best_scored_pages_of_the_whole_ranking(services: Commons) -> None:
+    """The shown page is the top of the full ranking (Whoosh's block skipping once dropped better pages)."""
+    for i in range(460):
+        title, body = _page(i)
+        services.pages.save(f"fiches/f{i}", f"# {title}\n\n## Partie\n\n{body}.\n", "", None, ALICE)
+    services.reindex(workers=1)  # large segments: blocks of postings that can be skipped
+    for query in ("logement", 'logement OR "pension alimentaire"', "logement quittance"):
+        first = services.search.search(query, limit=20)
+        scores = [h.score for offset in range(0, 500, 100) for h in services.search.search(query, 100, offset).hits]
+        assert first.total == len(scores)
+        best = sorted(scores)[-20:]
+        assert sorted(h.score for h in first.hits) == pytest.approx(best), query
