@@ -13,6 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from commons.credits.attribution import MemorySeen, Occurrence, PageTokens, attribute
+from commons.credits.lineage import decode_runs, encode_runs
 from commons.credits.tokens import split, tokens_of
 from commons.errors import NotFound
 from commons.pages import identity_for
@@ -90,6 +91,21 @@ def test_wrapping_and_indenting_change_no_hash() -> None:
     wrapped = "  Le revenu de solidarité\nactive aide les personnes   sans\n ressources. Il est versé par la CAF\n" \
               "chaque mois.\n\n    * premier point\n      de la liste\n    * second point\n"
     assert [p.hash for p in split(flat)] == [p.hash for p in split(wrapped)]
+
+
+def test_paragraphs_are_the_same_read_whole_or_between_blank_lines() -> None:
+    text = "---\ntitle: Le RSA\n---\nIntro.\n  \n\n\n---\nclé: valeur\n---\n\n- un\n\t\n- deux\n"
+    assert [[s.values for s in p.sentences] for p in split(text)] == [
+        [("Le", "RSA"), ("Intro", ".")], [("clé", ":", "valeur")], [("un",)], [("deux",)]]
+    assert [t.value for t in tokens_of(text)] == [v for p in split(text) for s in p.sentences for v in s.values]
+
+
+def test_token_runs_round_trip() -> None:
+    tids, origins = [5, 6, 7, 9, 10, 3, 4, 4], [1, 1, 2, 2, 2, 2, 2, 2]
+    assert encode_runs(tids, origins) == [5, 2, 1, 7, 1, 2, 9, 2, 2, 3, 2, 2, 4, 1, 2]
+    assert decode_runs(encode_runs(tids, origins)) == (tids, origins)
+    assert encode_runs(list(range(3, 9)), [4] * 6) == [3, 6, 4]
+    assert encode_runs([], []) == []
 
 
 def test_sentences_split_after_terminators_and_list_items() -> None:

@@ -20,12 +20,14 @@ page and the change: the history is only reached through hash look-ups.
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Protocol, Sequence
+from itertools import chain, compress, count
+from operator import itemgetter, not_
+from typing import Protocol, Sequence, cast
 
-from commons.credits.tokens import Paragraph
+from commons.credits.tokens import Paragraph, Sentence
 
 PARAGRAPH, SENTENCE = "p", "s"
 GRAVE_LIMIT = 5000
@@ -34,7 +36,7 @@ DIFF_BUDGET = 2_000_000
 MAX_OCCURRENCES = 32  # copies of one paragraph or sentence remembered (the first ones)
 
 Pair = tuple[int, int]  # (token id, origin)
-Occurrence = list[Pair]
+Occurrence = tuple[list[int], list[int]]  # token ids and their origins, in order
 Buried = tuple[int, str, int]  # (token id, value, origin)
 
 
@@ -50,16 +52,16 @@ class Seen(Protocol):
 class PageTokens:
     """The attributed tokens of a page's current revision, its structure, and the graveyard of removed tokens.
 
-    ``sentences`` lists (hash, number of tokens) and ``paragraphs`` (hash,
-    number of sentences) in order, so that what did not change is found
-    again without looking anything up.
+    ``sentences`` and ``paragraphs`` list the revision's sentences (hash,
+    token values) and paragraphs (hash, sentences) in order, so that what
+    did not change is found again without looking anything up.
     """
 
     tids: list[int] = field(default_factory=list)
     origins: list[int] = field(default_factory=list)
     values: list[str] = field(default_factory=list)
-    sentences: list[tuple[str, int]] = field(default_factory=list)
-    paragraphs: list[tuple[str, int]] = field(default_factory=list)
+    sentences: list[Sentence] = field(default_factory=list)
+    paragraphs: list[Paragraph] = field(default_factory=list)
     grave: list[Buried] = field(default_factory=list)
     next_tid: int = 0
 
@@ -86,7 +88,7 @@ class MemorySeen:
 
 def _pick(candidates: list[Occurrence], used: set[int]) -> Occurrence | None:
     """The oldest occurrence none of whose tokens is already taken in this revision."""
-    return next((occ for occ in candidates if occ and not any(tid in used for tid, _ in occ)), None)
+    return next((occ for occ in candidates if occ[0] and used.isdisjoint(occ[0])), None)
 
 
 class _Previous:
@@ -97,12 +99,13 @@ class _Previous:
         self.at: dict[str, dict[str, deque[tuple[int, int]]]] = {PARAGRAPH: {}, SENTENCE: {}}
         spans: list[tuple[int, int]] = []
         token = 0
-        for hash_, size in page.sentences:
-            spans.append((token, token + size))
+        for hash_, values in page.sentences:
+            spans.append((token, token + len(values)))
             self.at[SENTENCE].setdefault(hash_, deque()).append(spans[-1])
-            token += size
+            token += len(values)
         index = 0
-        for hash_, count in page.paragraphs:
+        for hash_, sentences in page.paragraphs:
+            count = len(sentences)
             self.at[PARAGRAPH].setdefault(hash_, deque()).append((spans[index][0], spans[index + count - 1][1]))
             index += count
 
@@ -116,12 +119,13 @@ class _Previous:
         while spans:
             start, end = spans.popleft()
             tids = self.page.tids[start:end]
-            if not any(tid in used for tid in tids):
-                return list(zip(tids, self.page.origins[start:end], strict=True))
+            if used.isdisjoint(tids):
+                return tids, self.page.origins[start:end]
         return None
 
 
-Item = tuple[int, str, int]  # (index of the first sentence, hash, number of tokens)
+Item = tuple[int, str, int, int]  # (index of the first sentence, hash, number of tokens, number of sentences)
+_NONE: Occurrence = ([], [])  # the slot of a sentence whose tokens the slot of its paragraph's first one holds
 
 
 class _Revision:
@@ -133,7 +137,10 @@ class _Revision:
         self.paragraphs = paragraphs
         self.seen = seen
         self.used: set[int] = set()
-        self.slots: dict[int, list[Pair | None]] = {}
+        self.slots: dict[int, Occurrence] = {}  # by sentence, once attributed
+        self.partial: dict[int, list[Pair | None]] = {}  # by sentence, while pass 3 attributes it token by token
+        self.left_over: list[Buried] | None = None  # the previous revision's tokens left to pass 3
+        self.revived: set[int] = set()  # token ids taken from the seen store or the graveyard
         self.sentences = [s for p in paragraphs for s in p.sentences]
         self.next_tid = previous.next_tid
 
@@ -145,39 +152,43 @@ class _Revision:
         pending = [item for item in items if not self._take(item, self.before.occurrence(kind, item[1], self.used))]
         if not pending:
             return []
-        hits = self.seen.lookup(kind, {hash_ for _, hash_, _ in pending})
-        return [item for item in pending if not self._take(item, _pick(hits.get(item[1], []), self.used))]
+        hits = self.seen.lookup(kind, {item[1] for item in pending})
+        return [item for item in pending if not self._take(item, _pick(hits.get(item[1], []), self.used), True)]
 
-    def _take(self, item: Item, occurrence: Occurrence | None) -> bool:
-        first, _, size = item
-        if occurrence is None or len(occurrence) != size:
+    def _take(self, item: Item, occurrence: Occurrence | None, from_seen: bool = False) -> bool:
+        first, _, size, count = item
+        if occurrence is None or len(occurrence[0]) != size:
             return False
-        position, index = 0, first
-        while position < size:
-            count = len(self.sentences[index].values)
-            self.slots[index] = list(occurrence[position:position + count])
-            position += count
-            index += 1
-        self.used.update(tid for tid, _ in occurrence)
+        if from_seen:
+            self.revived.update(occurrence[0])
+        self.slots[first] = occurrence  # never changed afterwards: shared with ``seen`` as it is
+        for index in range(first + 1, first + count):
+            self.slots[index] = _NONE
+        self.used.update(occurrence[0])
         return True
 
     def match_tokens(self, unmatched: list[int], origin: int) -> None:
         """Pass 3: diff against the previous revision's left-over tokens, then the graveyard."""
         for index in unmatched:
-            self.slots[index] = [None] * len(self.sentences[index].values)
+            self.partial[index] = [None] * len(self.sentences[index].values)
         previous = self.previous
-        left_over = [(t, v, o) for t, v, o in zip(previous.tids, previous.values, previous.origins, strict=True)
-                     if t not in self.used]
+        left_over = self.left_over = _without(previous, self.used)
         for pool, evidence in ((left_over, LEFT_OVER), (previous.grave, GRAVEYARD)):
             if pool and unmatched:
                 self._diff(unmatched, pool, evidence)
         next_tid = previous.next_tid
         for index in unmatched:
-            slots = self.slots[index]
+            slots = self.partial.pop(index)
+            if slots.count(None) == len(slots):  # the usual case: a sentence all new
+                self.slots[index] = list(range(next_tid, next_tid + len(slots))), [origin] * len(slots)
+                next_tid += len(slots)
+                continue
             for position, pair in enumerate(slots):
                 if pair is None:
                     slots[position] = (next_tid, origin)
                     next_tid += 1
+            pairs = cast(list[Pair], slots)
+            self.slots[index] = list(map(itemgetter(0), pairs)), list(map(itemgetter(1), pairs))
         self.next_tid = next_tid
 
     def _diff(self, unmatched: list[int], pool: list[Buried], evidence: Evidence) -> None:
@@ -187,22 +198,23 @@ class _Revision:
         occur (what the diff has to visit): a huge page replaced by another
         huge text costs at most that, and what it cannot afford is new text.
         """
-        matcher: SequenceMatcher[str | None] | None = None
-        places: Counter[str] = Counter()
+        matcher: _Matcher | None = None
         budget = DIFF_BUDGET
         for index in unmatched:
-            slots = self.slots[index]
+            slots = self.partial[index]
             values = self.sentences[index].values
             if not evidence.reachable(values, slots):
                 continue
             if matcher is None:  # built once per pool, only when some sentence may find something in it
-                matcher = SequenceMatcher(None, [], [], autojunk=False)
-                matcher.set_seq2([value for _, value, _ in pool])
-                places = Counter(value for _, value, _ in pool)
+                matcher = _Matcher({v for i in unmatched for v in self.sentences[i].values})
+                matcher.set_seq2(list(map(itemgetter(1), pool)))
             query = [v if slots[i] is None else None for i, v in enumerate(values)]
-            budget -= sum(places[v] for v in query if v is not None)
+            places = matcher.b2j
+            budget -= sum(len(places.get(v, ())) for v in query if v is not None)
             if budget < 0:
                 return
+            if not evidence.enough(_findable(query, places), sum(1 for v in values if _is_word(v))):
+                continue  # too few of its words are in the pool for any run of them to be accepted
             matcher.set_seq1(query)
             for a, b, size in _accepted(matcher, values, evidence):
                 for k in range(size):
@@ -210,14 +222,15 @@ class _Revision:
                     if slots[a + k] is None and tid not in self.used:
                         slots[a + k] = (tid, tid_origin)
                         self.used.add(tid)
+                        if pool is self.previous.grave:
+                            self.revived.add(tid)
 
     def remember(self, paragraphs: list[Item], unmatched: list[int]) -> None:
         """Record the new paragraphs and sentences so that later revisions find them."""
         for index in unmatched:
-            self.seen.add(SENTENCE, self.sentences[index].hash, self._pairs(index, index + 1))
-        counts = {first: len(p.sentences) for first, p in self.firsts()}
-        for first, hash_, _ in paragraphs:
-            self.seen.add(PARAGRAPH, hash_, self._pairs(first, first + counts[first]))
+            self.seen.add(SENTENCE, self.sentences[index].hash, self.slots[index])
+        for first, hash_, _, number in paragraphs:
+            self.seen.add(PARAGRAPH, hash_, self._tokens(first, first + number))
 
     def firsts(self) -> list[tuple[int, Paragraph]]:
         """Each paragraph with the index of its first sentence."""
@@ -227,20 +240,63 @@ class _Revision:
             first += len(paragraph.sentences)
         return found
 
-    def _pairs(self, start: int, stop: int) -> Occurrence:
-        return [pair for index in range(start, stop) for pair in self.slots[index] if pair is not None]
+    def _tokens(self, start: int, stop: int) -> Occurrence:
+        """The token ids and origins of the sentences from ``start`` to ``stop`` (excluded)."""
+        slots = [self.slots[index] for index in range(start, stop)]
+        tids, origins = chain.from_iterable(map(itemgetter(0), slots)), chain.from_iterable(map(itemgetter(1), slots))
+        return list(tids), list(origins)
 
     def result(self) -> PageTokens:
-        pairs = self._pairs(0, len(self.sentences))
-        tids = [tid for tid, _ in pairs]
-        kept = set(tids)
-        previous = self.previous
-        removed = [(t, v, o) for t, v, o in zip(previous.tids, previous.values, previous.origins, strict=True)
-                   if t not in kept]
-        grave = [b for b in previous.grave if b[0] not in kept] + removed
-        return PageTokens(tids, [o for _, o in pairs], [v for s in self.sentences for v in s.values],
-                          [(s.hash, len(s.values)) for s in self.sentences],
-                          [(p.hash, len(p.sentences)) for p in self.paragraphs], grave[-GRAVE_LIMIT:], self.next_tid)
+        """The attributed revision.
+
+        Its tokens are those taken (``used``) and new ones, so the previous
+        revision's tokens not taken are removed; graveyard tokens can only come
+        back through the seen store or the graveyard (the graveyard never holds
+        a current token, nor one not yet created).
+        """
+        tids, origins = self._tokens(0, len(self.sentences))
+        previous, used = self.previous, self.used
+        if self.left_over is None:
+            removed = _without(previous, used)
+        else:
+            removed = [b for b in self.left_over if b[0] not in used]
+        grave = previous.grave
+        if self.revived and not self.revived.isdisjoint(map(itemgetter(0), grave)):
+            grave = [b for b in grave if b[0] not in used]
+        grave = grave + removed
+        return PageTokens(tids, origins, list(chain.from_iterable(map(itemgetter(1), self.sentences))),
+                          self.sentences, self.paragraphs, grave[-GRAVE_LIMIT:], self.next_tid)
+
+
+def _without(page: PageTokens, tids: set[int]) -> list[Buried]:
+    """The tokens of ``page`` whose ids are not in ``tids``, in order (as the graveyard holds them)."""
+    if tids.issuperset(page.tids):
+        return []
+    left = compress(range(len(page.tids)), map(not_, map(tids.__contains__, page.tids)))
+    return [(page.tids[k], page.values[k], page.origins[k]) for k in left]
+
+
+class _Matcher(SequenceMatcher[str | None]):
+    """A ``SequenceMatcher`` (no junk) indexing, in the second sequence, only the values the queries may hold.
+
+    The first sequences (``set_seq1``) only hold ``wanted`` values or ``None``:
+    the matching blocks are the same, and indexing a large pool costs less.
+    """
+
+    b: list[str | None]
+    b2j: dict[str | None, list[int]]
+    bjunk: set[str | None]
+    bpopular: set[str | None]
+
+    def __init__(self, wanted: set[str]) -> None:
+        self.wanted = wanted
+        super().__init__(None, [], [], autojunk=False)
+
+    def _SequenceMatcher__chain_b(self) -> None:  # replaces SequenceMatcher's private indexing of ``b``
+        b, b2j = self.b, cast(dict[str | None, list[int]], {})
+        for position in compress(count(), map(self.wanted.__contains__, b)):
+            b2j.setdefault(b[position], []).append(position)
+        self.b2j, self.bjunk, self.bpopular = b2j, set(), set()
 
 
 @dataclass(frozen=True)
@@ -274,6 +330,11 @@ def _is_word(value: str) -> bool:
     return value[:1].isalnum()
 
 
+def _findable(query: list[str | None], places: dict[str | None, list[int]]) -> int:
+    """How many words of the query occur in the pool at all: at most that many can be matched."""
+    return sum(1 for v in query if v is not None and v in places and _is_word(v))
+
+
 def _chains(matcher: SequenceMatcher[str | None]) -> list[list[tuple[int, int, int]]]:
     """Matching blocks grouped into chains of blocks close to each other.
 
@@ -299,13 +360,13 @@ def _accepted(matcher: SequenceMatcher[str | None], values: Sequence[str],
     """The matching blocks that look like the same text rather than common words met by chance."""
     sentence_words = sum(1 for v in values if _is_word(v))
     kept: list[tuple[int, int, int]] = []
-    for chain in _chains(matcher):
-        matched = sum(size for _, _, size in chain)
-        words = sum(1 for a, _, size in chain for k in range(size) if _is_word(values[a + k]))
-        (first_a, first_b, _), (last_a, last_b, last_size) = chain[0], chain[-1]
+    for linked in _chains(matcher):
+        matched = sum(size for _, _, size in linked)
+        words = sum(1 for a, _, size in linked for k in range(size) if _is_word(values[a + k]))
+        (first_a, first_b, _), (last_a, last_b, last_size) = linked[0], linked[-1]
         span = min(last_a + last_size - first_a, last_b + last_size - first_b)
         if evidence.enough(words, sentence_words) and matched >= evidence.density * span:
-            kept.extend(chain)
+            kept.extend(linked)
     return kept
 
 
@@ -317,11 +378,11 @@ def attribute(previous: PageTokens, paragraphs: list[Paragraph], seen: Seen, ori
     """
     work = _Revision(previous, paragraphs, seen)
     firsts = work.firsts()
-    left = work.match(PARAGRAPH, [(first, p.hash, sum(len(s.values) for s in p.sentences)) for first, p in firsts])
-    sizes = {first: len(p.sentences) for first, p in firsts}
-    sentences = [(i, work.sentences[i].hash, len(work.sentences[i].values))
-                 for first, _, _ in left for i in range(first, first + sizes[first])]
-    unmatched = [index for index, _, _ in work.match(SENTENCE, sentences)]
+    left = work.match(PARAGRAPH, [(first, p.hash, sum(len(s.values) for s in p.sentences), len(p.sentences))
+                                  for first, p in firsts])
+    sentences = [(i, work.sentences[i].hash, len(work.sentences[i].values), 1)
+                 for first, _, _, count in left for i in range(first, first + count)]
+    unmatched = [item[0] for item in work.match(SENTENCE, sentences)]
     if unmatched:
         work.match_tokens(unmatched, origin)
     work.remember(left, unmatched)

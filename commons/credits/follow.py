@@ -22,6 +22,7 @@ from commons.credits.lineage import (
     StoredSeen,
     add_contribution,
     add_other,
+    encode_runs,
     read_lineage,
     write_lineage,
     write_seen,
@@ -107,7 +108,7 @@ class Applier:
             write_lineage(self.db, lineage)
             self.by_path[path] = lineage
         assert lineage.id is not None
-        seen = self.seen.setdefault(lineage.id, StoredSeen(self.db, lineage.id))
+        seen = self.seen.get(lineage.id) or self.seen.setdefault(lineage.id, StoredSeen(self.db, lineage.id, created))
         lineage.tokens = attribute(lineage.tokens, split(text), seen, origin)
         lineage.text, lineage.live, lineage.rev, lineage.dead_since = text, True, sha, None
         self.dirty[lineage.id] = lineage
@@ -157,8 +158,9 @@ class Applier:
     def flush(self) -> None:
         """Write every lineage the batch changed, with its per-author token counts and what it saw."""
         for lineage_id, lineage in self.dirty.items():
-            write_lineage(self.db, lineage)
-            write_shares(self.db, lineage_id, self._counts(lineage) if lineage.live else Counter())
+            runs = encode_runs(lineage.tokens.tids, lineage.tokens.origins)
+            write_lineage(self.db, lineage, runs)
+            write_shares(self.db, lineage_id, self._counts(runs) if lineage.live else Counter())
         self.dirty.clear()
         write_seen(self.db, [row for seen in self.seen.values() for row in seen.pending_rows()])
         self.texts = {}
@@ -176,8 +178,11 @@ class Applier:
         if len(self.authors) > limit:
             self.authors.clear()
 
-    def _counts(self, lineage: Lineage) -> Counter[str]:
-        per_origin = Counter(lineage.tokens.origins)
+    def _counts(self, runs: list[int]) -> Counter[str]:
+        """Tokens per author, from the runs of a lineage's tokens (see :func:`encode_runs`)."""
+        per_origin: Counter[int] = Counter()
+        for start in range(0, len(runs), 3):
+            per_origin[runs[start + 2]] += runs[start + 1]
         missing = [o for o in per_origin if o not in self.authors]
         for start in range(0, len(missing), 500):
             chunk = missing[start:start + 500]

@@ -12,6 +12,8 @@ import json
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import compress, islice, repeat
+from operator import itemgetter, ne, sub
 
 from commons.credits.attribution import MAX_OCCURRENCES, Occurrence, PageTokens
 from commons.credits.tokens import split
@@ -50,6 +52,7 @@ CREATE INDEX IF NOT EXISTS others_by_author ON others (author, kind);
 """
 
 _CHUNK = 500
+_STATE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder for every state written
 
 
 @dataclass
@@ -65,24 +68,37 @@ class Lineage:
     former: list[tuple[str, str]] = field(default_factory=list)
     dead_since: int | None = None
 
-    def dump_state(self) -> str:
+    def dump_state(self, runs: list[int] | None = None) -> str:
+        """The stored form of the tokens (``runs``: their :func:`encode_runs`, when already known)."""
         t = self.tokens
-        grave_tids = [tid for tid, _, _ in t.grave]
-        state = {"r": encode_runs(t.tids, t.origins), "g": encode_runs(grave_tids, [o for _, _, o in t.grave]),
-                 "gv": [v for _, v, _ in t.grave], "n": t.next_tid}
-        return json.dumps(state, ensure_ascii=False, separators=(",", ":"))
+        grave_tids, grave_origins = list(map(itemgetter(0), t.grave)), list(map(itemgetter(2), t.grave))
+        runs = encode_runs(t.tids, t.origins) if runs is None else runs
+        state = {"r": runs, "g": encode_runs(grave_tids, grave_origins),
+                 "gv": list(map(itemgetter(1), t.grave)), "n": t.next_tid}
+        return _STATE_JSON.encode(state)
 
 
 def encode_runs(tids: list[int], origins: list[int]) -> list[int]:
-    """Token ids with their origins as flat runs ``[first id, count, origin, ...]`` of consecutive ids."""
-    if tids and origins.count(origins[0]) == len(origins) and tids == list(range(tids[0], tids[0] + len(tids))):
-        return [tids[0], len(tids), origins[0]]  # the usual case: one sentence written at once
+    """Token ids with their origins as flat runs ``[first id, count, origin, ...]`` of consecutive ids.
+
+    A run breaks where the next id is not the one after, or the origin changes
+    (both found with iterators running in C: a page's state is encoded at every batch).
+    """
+    size = len(tids)
+    if not size:
+        return []
+    first, one_origin = tids[0], origins.count(origins[0]) == size
+    if one_origin and tids[-1] - first == size - 1 and tids == list(range(first, first + size)):
+        return [first, size, origins[0]]  # the usual case: one sentence written at once
+    breaks = set(compress(range(1, size), map(ne, map(sub, islice(tids, 1, None), tids), repeat(1))))
+    if not one_origin:
+        breaks.update(compress(range(1, size), map(ne, islice(origins, 1, None), origins)))
     runs: list[int] = []
-    for tid, origin in zip(tids, origins, strict=True):
-        if runs and runs[-1] == origin and runs[-3] + runs[-2] == tid:
-            runs[-2] += 1
-        else:
-            runs += [tid, 1, origin]
+    start = 0
+    for end in sorted(breaks):
+        runs += (tids[start], end - start, origins[start])
+        start = end
+    runs += (tids[start], size - start, origins[start])
     return runs
 
 
@@ -108,8 +124,7 @@ def load_tokens(text: str, state: str) -> PageTokens:
     values = [v for s in sentences for v in s.values]
     if len(values) != len(tids):
         raise ValueError("stored attribution does not match the stored text")
-    return PageTokens(tids, origins, values, [(s.hash, len(s.values)) for s in sentences],
-                      [(p.hash, len(p.sentences)) for p in paragraphs], grave, data["n"])
+    return PageTokens(tids, origins, values, sentences, paragraphs, grave, data["n"])
 
 
 def read_lineage(db: sqlite3.Connection, path: str) -> Lineage | None:
@@ -123,9 +138,9 @@ def read_lineage(db: sqlite3.Connection, path: str) -> Lineage | None:
                    [(p, c) for p, c in json.loads(former)], dead_since)
 
 
-def write_lineage(db: sqlite3.Connection, lineage: Lineage) -> int:
-    """Insert or update a lineage; returns its id."""
-    values = (lineage.path, int(lineage.live), lineage.rev, lineage.text, lineage.dump_state(),
+def write_lineage(db: sqlite3.Connection, lineage: Lineage, runs: list[int] | None = None) -> int:
+    """Insert or update a lineage (``runs``: its tokens' :func:`encode_runs`, if known); returns its id."""
+    values = (lineage.path, int(lineage.live), lineage.rev, lineage.text, lineage.dump_state(runs),
               json.dumps(lineage.former), lineage.dead_since)
     if lineage.id is None:
         cursor = db.execute("INSERT INTO lineages (path, live, rev, text, state, former, dead_since)"
@@ -176,14 +191,18 @@ class StoredSeen:
     added is written when the batch is flushed (:meth:`pending_rows`).
     """
 
-    def __init__(self, db: sqlite3.Connection, lineage_id: int) -> None:
+    def __init__(self, db: sqlite3.Connection, lineage_id: int, fresh: bool = False) -> None:
         self.db = db
         self.lineage_id = lineage_id
+        self.fresh = fresh  # a lineage just created: nothing stored yet, nothing to look up
         self.known: dict[tuple[str, str], list[list[int]]] = {}
         self.dirty: set[tuple[str, str]] = set()
 
     def lookup(self, kind: str, hashes: set[str]) -> dict[str, list[Occurrence]]:
         ordered = sorted(h for h in hashes if (kind, h) not in self.known)
+        if self.fresh:
+            self.known.update(((kind, hash_), []) for hash_ in ordered)
+            ordered = []
         for start in range(0, len(ordered), _CHUNK):
             chunk = ordered[start:start + _CHUNK]
             for hash_ in chunk:
@@ -194,7 +213,7 @@ class StoredSeen:
                 (self.lineage_id, kind, *chunk))
             for hash_, occ in rows:
                 self.known[(kind, hash_)] = json.loads(occ)
-        return {h: [_pairs(runs) for runs in self.known[(kind, h)]] for h in hashes if self.known[(kind, h)]}
+        return {h: [decode_runs(runs) for runs in self.known[(kind, h)]] for h in hashes if self.known[(kind, h)]}
 
     def add(self, kind: str, hash: str, occurrence: Occurrence) -> None:
         if (kind, hash) not in self.known:
@@ -202,12 +221,12 @@ class StoredSeen:
         known = self.known[(kind, hash)]
         if len(known) >= MAX_OCCURRENCES:
             return
-        known.append(encode_runs([tid for tid, _ in occurrence], [origin for _, origin in occurrence]))
+        known.append(encode_runs(*occurrence))
         self.dirty.add((kind, hash))
 
     def pending_rows(self) -> list[tuple[int, str, str, str]]:
         """The ``seen`` rows added to since the last call, to be written (see :func:`write_seen`)."""
-        rows = [(self.lineage_id, kind, hash_, json.dumps(self.known[(kind, hash_)], separators=(",", ":")))
+        rows = [(self.lineage_id, kind, hash_, _dump_occurrences(self.known[(kind, hash_)]))
                 for kind, hash_ in self.dirty]
         self.dirty.clear()
         return rows
@@ -222,6 +241,10 @@ def write_seen(db: sqlite3.Connection, rows: list[tuple[int, str, str, str]]) ->
     db.executemany("INSERT OR REPLACE INTO seen (lineage, kind, hash, occ) VALUES (?,?,?,?)", rows)
 
 
-def _pairs(runs: list[int]) -> Occurrence:
-    tids, origins = decode_runs(runs)
-    return list(zip(tids, origins, strict=True))
+def _dump_occurrences(occurrences: list[list[int]]) -> str:
+    """``json.dumps(occurrences, separators=(",", ":"))`` for lists of lists of ints, without its overhead."""
+    if len(occurrences) == 1 and len(occurrences[0]) == 3:  # the usual case: one occurrence, one run
+        first, count, origin = occurrences[0]
+        return f"[[{first:d},{count:d},{origin:d}]]"
+    return "[" + ",".join(["[" + ",".join(map(str, runs)) + "]" for runs in occurrences]) + "]"
+

@@ -98,10 +98,10 @@ def _content(line: str, front: bool) -> tuple[int, bool, bool] | None:
     return start, stripped.startswith("|"), stripped.startswith("|")
 
 
-def _blocks(text: str) -> Iterator[list[list[Segment]]]:
+def _blocks(text: str, front_matter: bool = True) -> Iterator[list[list[Segment]]]:
     """Each paragraph of ``text`` as its logical lines, each made of the content segments of its lines."""
     lines = text.split("\n")
-    front_end = _front_matter_end(lines)
+    front_end = _front_matter_end(lines) if front_matter else 0
     logical: list[list[Segment]] = []
     alone, offset = False, 0
     for number, line in enumerate(lines):
@@ -126,16 +126,27 @@ def split(text: str) -> list[Paragraph]:
 
     A sentence ends after ``.``, ``!``, ``?`` or ``…`` followed by anything but
     a letter, a digit or another terminator, and at the end of a logical line.
+    Paragraphs never span an empty line, so the runs of lines between two are
+    cut independently: each is read once, then found again in a cache (a new
+    revision changes few of them). A text with front matter is read whole.
     """
-    paragraphs: list[Paragraph] = []
-    for logical in _blocks(text):
-        paragraph = _paragraph(tuple("\n".join(text[start:end] for start, end in line) for line in logical))
-        if paragraph is not None:
-            paragraphs.append(paragraph)
-    return paragraphs
+    if text.partition("\n")[0].strip() == "---":
+        return list(_split_blocks(text, True))
+    return [paragraph for chunk in text.split("\n\n") for paragraph in _split_blocks(chunk, False)]
 
 
 @lru_cache(maxsize=1 << 16)
+def _split_blocks(text: str, front_matter: bool) -> tuple[Paragraph, ...]:
+    """The paragraphs of ``text``: a whole text (``front_matter``: it may start with some), or a run of lines."""
+    paragraphs: list[Paragraph] = []
+    for logical in _blocks(text, front_matter):
+        paragraph = _paragraph(tuple("\n".join(text[start:end] for start, end in line) for line in logical))
+        if paragraph is not None:
+            paragraphs.append(paragraph)
+    return tuple(paragraphs)
+
+
+@lru_cache(maxsize=1 << 12)
 def _paragraph(lines: tuple[str, ...]) -> Paragraph | None:
     """A paragraph from the content of its logical lines (cached: most paragraphs of a revision are unchanged)."""
     sentences: list[Sentence] = []
