@@ -263,9 +263,14 @@ def focused(page: Page) -> dict[str, object]:
 
 
 def assert_focus_visible(page: Page) -> dict[str, object]:
-    now = focused(page)
-    assert now["outline"] != "none" and float(str(now["width"])) >= 2, f"focus not visible on {now}"
-    return now
+    """The focused element shows a ring; waits up to 3 s like Playwright's assertions (a loaded CI machine
+    once read the style before the stylesheet applied: the browser's own 1px ring)."""
+    for _ in range(30):
+        now = focused(page)
+        if now["outline"] != "none" and float(str(now["width"])) >= 2:
+            return now
+        page.wait_for_timeout(100)
+    raise AssertionError(f"focus not visible on {now}")
 
 
 def tab_to(page: Page, wanted: str, limit: int = 60) -> dict[str, object]:
