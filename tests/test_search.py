@@ -424,13 +424,3 @@ def test_first_page_holds_the_best_scored_pages_of_the_whole_ranking(services: C
         assert first.total == len(scores)
         best = sorted(scores)[-20:]
         assert sorted(h.score for h in first.hits) == pytest.approx(best), query
-
-
-def test_segments_are_separate_files_read_through_the_page_cache(filled: Commons) -> None:
-    """No compound segment: whoosh-reloaded copies a whole compound file into each process's memory."""
-    filled.reindex(workers=1)  # a rebuild's segments, then a save's
-    filled.pages.save("notes/separes", "# Fichiers séparés\n\nUne quittance introuvable ailleurs.\n", "", None, ALICE)
-    files = [p.name for p in filled.search.index_dir.iterdir()]
-    assert not [name for name in files if name.endswith(".seg")], files
-    assert len([name for name in files if name.endswith(".pst")]) >= 2, files  # postings in files of their own
-    assert [hit.path for hit in filled.search.search("introuvable").hits] == ["notes/separes"]

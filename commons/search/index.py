@@ -38,11 +38,7 @@ from commons.sync import Pending, read_texts
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-SCHEMA_VERSION = "5"  # 2: one "content" field; 4: "pairs" of adjacent words; 5: segments as separate files
-# Segments are written as separate files, not one compound file: whoosh-reloaded reads a compound file
-# through a copy of the whole of it in each process (BytesIO over the mmap), about 100 MB of private memory
-# per worker at 10,000 pages; separate files are read through the page cache, shared by every worker.
-SEGMENT_OPTIONS = {"compound": False}
+SCHEMA_VERSION = "4"  # 2: one "content" field to search, body only stored; 4: "pairs" of adjacent words
 REBUILD_MB = 512  # a rebuild keeps this much of postings in memory (estimated) before spilling a sorted run
 READ_BATCH = 2000  # pages read from git at once (one ``cat-file`` run) by a rebuild
 # A rebuild writes 2 segments, as Whoosh's writer with 2 processes did: on 10,000 pages, queries skip more
@@ -184,8 +180,8 @@ class SearchIndex:
     def _writer(self, rebuild: bool = False) -> Any:
         try:
             if rebuild:
-                return RebuildWriter(self._index(), limitmb=REBUILD_MB, timeout=60, delay=0.05, **SEGMENT_OPTIONS)
-            return self._index().writer(timeout=60, delay=0.05, **SEGMENT_OPTIONS)
+                return RebuildWriter(self._index(), limitmb=REBUILD_MB, timeout=60, delay=0.05)
+            return self._index().writer(timeout=60, delay=0.05)
         except LockError as exc:
             raise Unavailable("L'index de recherche est occupé ; réessayez dans un instant.") from exc
 
