@@ -18,7 +18,7 @@ from babel.numbers import format_decimal
 from babel.numbers import format_percent as babel_percent
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, get_locale, ngettext
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -30,6 +30,7 @@ from commons.credits.follow import RESTORE_PREFIX
 from commons.errors import Conflict, NotFound, NotLoggedIn
 from commons.history import PageState, Revision
 from commons.web import account, commons, csrf, page_url, person, requires, safe_next, translated
+from commons.web.i18n import format_day
 
 bp = Blueprint("credits", __name__)
 api_bp = Blueprint("api", __name__, url_prefix="/-/api/v1")
@@ -98,7 +99,7 @@ def citations(state: PageState, names: list[str], url: str, site: str) -> tuple[
     people = ", ".join(names) or _("Contributeurs anonymes")
     link = f"{url}?rev={state.rev}"
     plain = _("%(people)s. « %(title)s ». %(site)s, révision %(rev)s du %(date)s. %(link)s. Licence %(licence)s.",
-              people=people, title=state.title, site=site, rev=state.rev[:7], date=format_date(date, "medium"),
+              people=people, title=state.title, site=site, rev=state.rev[:7], date=format_day(date),
               link=link, licence=LICENCE)
     key = "commons-" + state.path.replace("/", "-")
     bibtex = "\n".join([
@@ -116,8 +117,9 @@ def citations(state: PageState, names: list[str], url: str, site: str) -> tuple[
 
 def passages(runs: list[Run], people: list[Contributor]) -> list[Passage]:
     numbers = {someone.name: index for index, someone in enumerate(people, 1)}
-    labels = {name: (_("écrit par %(name)s", name=person(name)), _("%(name)s :", name=person(name)))
-              for name in {run.author for run in runs if run.author}}  # once per author, not once per passage
+    shown = {name: person(name) for name in {run.author for run in runs if run.author}}
+    labels = {name: (_("écrit par %(name)s", name=who), _("%(name)s :", name=who))
+              for name, who in shown.items()}  # once per author, not once per passage
     return [Passage(run.text, run.author, numbers.get(run.author, 0), *labels[run.author]) if run.author
             else Passage(run.text, None, 0) for run in runs]
 
