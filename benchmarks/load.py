@@ -177,13 +177,14 @@ def prepare_writers(data_dir: Path, writers: int) -> list[str]:
         services.close()
 
 
-def start_server(data_dir: Path, workers: int, keep_limits: bool) -> tuple[subprocess.Popen[bytes], str, Any]:
-    """``commons serve`` on a free loopback port; returns once it answers."""
+def start_server(data_dir: Path, workers: int, keep_limits: bool,
+                 log_path: Path | None = None) -> tuple[subprocess.Popen[bytes], str, Any]:
+    """``commons serve`` on a free loopback port; returns once it answers (its output in ``log_path`` if given)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMONS_")}
     if not keep_limits:
         env["COMMONS_RATE_LIMITS"] = "false"
-    log = tempfile.TemporaryFile()
+    log = log_path.open("w+b") if log_path else tempfile.TemporaryFile()
     cmd = [sys.executable, "-m", "commons", "--data", str(data_dir), "serve", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=HERE.parent)
@@ -334,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writers", type=int, default=2)
     parser.add_argument("--keep-limits", action="store_true", help="leave the server's rate limits on")
     parser.add_argument("--json", type=Path, help="write the figures there too")
+    parser.add_argument("--log", type=Path, help="keep the server's output (errors, tracebacks) in this file")
     args = parser.parse_args(argv)
     if not 0 < args.seconds <= 3600 or not 0 <= args.readers <= 200 or not 0 <= args.writers <= 20:
         parser.error("--seconds 1..3600, --readers 0..200, --writers 0..20")
@@ -344,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run(args, args.url.rstrip("/"), args.token, args.pid)
     elif args.data_dir:
         tokens = prepare_writers(args.data_dir, args.writers)
-        proc, base, log = start_server(args.data_dir, args.workers, args.keep_limits)
+        proc, base, log = start_server(args.data_dir, args.workers, args.keep_limits, args.log)
         try:
             time.sleep(2)  # let every worker finish booting
             result = run(args, base, tokens, proc.pid)

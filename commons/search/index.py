@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.index import LockError
-from whoosh.reading import SegmentReader
+from whoosh.reading import IndexReader, SegmentReader
 from whoosh.searching import Searcher
 from whoosh.writing import CLEAR, NO_MERGE
 
@@ -38,7 +39,11 @@ from commons.sync import Pending, read_texts
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-SCHEMA_VERSION = "4"  # 2: one "content" field to search, body only stored; 4: "pairs" of adjacent words
+SCHEMA_VERSION = "5"  # 2: one "content" field; 4: "pairs" of adjacent words; 5: segments as separate files
+# Segments are written as separate files, not one compound file: whoosh-reloaded reads a compound file
+# through a copy of the whole of it in each process (BytesIO over the mmap), about 100 MB of private memory
+# per worker at 10,000 pages; separate files are read through the page cache, shared by every worker.
+SEGMENT_OPTIONS = {"compound": False}
 REBUILD_MB = 512  # a rebuild keeps this much of postings in memory (estimated) before spilling a sorted run
 READ_BATCH = 2000  # pages read from git at once (one ``cat-file`` run) by a rebuild
 # A rebuild writes 2 segments, as Whoosh's writer with 2 processes did: on 10,000 pages, queries skip more
@@ -48,6 +53,7 @@ REBUILD_SEGMENTS = 2
 SMALL_REBUILD = 500  # pages: below, one segment
 
 
+OPEN_ATTEMPTS = 10  # a searcher opened again at most this many times while saves replace its segments
 MERGE_FANOUT = 8  # segments of one size class merged together
 MERGE_MAX_DOCS = 2048  # on a save, never merge segments this big (commons reindex rebuilds everything)
 
@@ -77,6 +83,88 @@ def merge_tiers(writer: Any, segments: list[Any]) -> list[Any]:
     return [s for s in segments if s not in full[0]]
 
 
+class OpenedColumns(W3PerDocReader):  # type: ignore[misc]
+    """A segment's per-document reader with every column file (lengths, stored fields...) opened at once.
+
+    Whoosh's own opens each column at its first use, after checking that its file
+    exists: once a save merged the segment away and deleted its files, a searcher
+    opened before that scored without field lengths and failed on stored fields. A
+    file open stays readable after its deletion, so these are all opened up front,
+    and whether a column exists is answered from the files found then.
+    """
+
+    def __init__(self, storage: Any, segment: Any, files: list[str]) -> None:
+        super().__init__(storage, segment)
+        prefix, suffix = segment.make_filename("."), ".col"
+        self._found: set[str] = set()
+        for name in files:
+            if name.startswith(prefix) and name.endswith(suffix):
+                column = name[len(prefix):-len(suffix)]
+                self._colfiles[column] = self._get_column_file(column)  # FileNotFoundError if deleted by now
+                self._found.add(column)
+
+    def has_column(self, fieldname: str) -> bool:
+        return fieldname in self._found
+
+
+def _open_columns(ix: Any, reader: IndexReader) -> None:
+    """Give each segment of ``reader`` an :class:`OpenedColumns` (segments in compound files need none)."""
+    files = ix.storage.list()
+    for leaf, _ in reader.leaf_readers():
+        if isinstance(leaf, SegmentReader) and type(leaf._perdoc) is W3PerDocReader \
+                and not leaf.segment().is_compound():
+            opened = OpenedColumns(leaf._storage, leaf.segment(), files)
+            leaf._perdoc.close()
+            leaf._perdoc = opened
+
+
+def _segments_kept(ix: Any, reader: IndexReader) -> bool:
+    """True when every segment of ``reader`` is still in the index (so none of its files is deleted yet)."""
+    if ix.latest_generation() == reader.generation():
+        return True
+    try:
+        latest = {segment.segment_id() for segment in ix._segments()}
+    except FileNotFoundError:  # a newer save replaced that table of contents meanwhile
+        return False
+    return all(leaf.segment() is None or leaf.segment().segment_id() in latest
+               for leaf, _ in reader.leaf_readers())
+
+
+def open_searcher(ix: Any) -> Searcher:
+    """A searcher of the latest generation of ``ix`` with all its files open, safe from saves that follow.
+
+    A save that merges segments deletes their files once it has written the new
+    table of contents. The files are listed and opened after the reader read its
+    table of contents; if its segments are all still in the index afterwards, none
+    of their files was deleted before that: else (rarely) the searcher is opened again.
+    """
+    for _ in range(OPEN_ATTEMPTS):
+        reader = ix.reader()  # Whoosh reads the table of contents again itself if a save deleted it meanwhile
+        kept = False
+        try:
+            _open_columns(ix, reader)
+            kept = _segments_kept(ix, reader)
+        except FileNotFoundError:  # a file deleted between the table of contents and its opening
+            pass
+        finally:
+            if not kept:
+                reader.close()
+        if kept:
+            return Searcher(reader, fromindex=ix)
+    raise Unavailable("L'index de recherche change trop vite ; réessayez dans un instant.")
+
+
+def _index_exists(index_dir: Path) -> bool:
+    """``whoosh.index.exists_in``, read again when a save deleted the table of contents it was opening."""
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            return bool(whoosh_index.exists_in(str(index_dir)))
+        except FileNotFoundError:
+            if attempt == OPEN_ATTEMPTS - 1:
+                raise
+    return False
+
+
 class SearchIndex:
     """A Whoosh index of the current pages, following the branch."""
 
@@ -103,7 +191,7 @@ class SearchIndex:
             version, commit = self._marker.read_text().split()
         except (OSError, ValueError):
             return None
-        ok = version == SCHEMA_VERSION and commit != "-" and whoosh_index.exists_in(str(self.index_dir))
+        ok = version == SCHEMA_VERSION and commit != "-" and _index_exists(self.index_dir)
         return commit if ok else None
 
     def _set_reflected(self, commit: str) -> None:
@@ -115,15 +203,24 @@ class SearchIndex:
         """The open index; created empty, or recreated when written with another schema version."""
         with self._ix_lock:
             if self._ix is None:
-                if whoosh_index.exists_in(str(self.index_dir)) and self._schema_version() != SCHEMA_VERSION:
+                if _index_exists(self.index_dir) and self._schema_version() != SCHEMA_VERSION:
                     shutil.rmtree(self.index_dir)
                 self.index_dir.mkdir(parents=True, exist_ok=True)
-                if whoosh_index.exists_in(str(self.index_dir)):
-                    self._ix = whoosh_index.open_dir(str(self.index_dir))
+                if _index_exists(self.index_dir):
+                    self._ix = self._open_dir()
                 else:
                     self._ix = whoosh_index.create_in(str(self.index_dir), make_schema())
                     self._marker.write_text(f"{SCHEMA_VERSION} -\n")
             return self._ix
+
+    def _open_dir(self) -> Any:
+        for attempt in range(OPEN_ATTEMPTS):  # the table of contents read may be replaced by a save meanwhile
+            try:
+                return whoosh_index.open_dir(str(self.index_dir))
+            except FileNotFoundError:
+                if attempt == OPEN_ATTEMPTS - 1:
+                    raise
+        return None
 
     def _schema_version(self) -> str | None:
         try:
@@ -180,8 +277,8 @@ class SearchIndex:
     def _writer(self, rebuild: bool = False) -> Any:
         try:
             if rebuild:
-                return RebuildWriter(self._index(), limitmb=REBUILD_MB, timeout=60, delay=0.05)
-            return self._index().writer(timeout=60, delay=0.05)
+                return RebuildWriter(self._index(), limitmb=REBUILD_MB, timeout=60, delay=0.05, **SEGMENT_OPTIONS)
+            return self._index().writer(timeout=60, delay=0.05, **SEGMENT_OPTIONS)
         except LockError as exc:
             raise Unavailable("L'index de recherche est occupé ; réessayez dans un instant.") from exc
 
@@ -234,14 +331,16 @@ class SearchIndex:
 
         Reopened rather than ``Searcher.refresh()``: in whoosh-reloaded 2.7.5 that
         re-adds the old reader's segments to the new one (index.py ``_reader`` with
-        ``reuse``), so merged or cleared segments come back as duplicate hits.
+        ``reuse``), so merged or cleared segments come back as duplicate hits. Opened
+        with every file at once (:func:`open_searcher`): another process's save may
+        delete them while this one is lent.
         """
         with self._idle_lock:
             searcher = self._idle.pop() if self._idle else None
         if searcher is not None and not searcher.up_to_date():
             searcher.close()
             searcher = None
-        return searcher if searcher is not None else self._index().searcher()
+        return searcher if searcher is not None else open_searcher(self._index())
 
     def _give_back(self, searcher: Searcher) -> None:
         with self._idle_lock:
@@ -249,7 +348,7 @@ class SearchIndex:
 
     def search(self, text: str, limit: int = 20, offset: int = 0) -> Results:
         """Pages matching ``text`` (all words by default), best first, with snippets and a suggestion."""
-        if not whoosh_index.exists_in(str(self.index_dir)):
+        if self._ix is None and not _index_exists(self.index_dir):  # once open, the index stays
             return Results(text, 0, [], None)
         with self._slots:  # at most `searchers` queries at once per process; the others wait their turn
             searcher = self._borrow()
