@@ -39,7 +39,8 @@ from commons.sync import Pending, read_texts
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-SCHEMA_VERSION = "5"  # 2: one "content" field; 4: "pairs" of adjacent words; 5: segments as separate files
+SCHEMA_VERSION = "6"  # 2: one "content" field; 4: "pairs" of adjacent words; 5: segments as separate files;
+# 6: "freqs" (content without positions), pairs with their positions
 # Segments are written as separate files, not one compound file: whoosh-reloaded reads a compound file
 # through a copy of the whole of it in each process (BytesIO over the mmap), about 100 MB of private memory
 # per worker at 10,000 pages; separate files are read through the page cache, shared by every worker.
@@ -269,7 +270,7 @@ class SearchIndex:
         text = f"{state.title}\n{body}"  # one string for the fields that analyse it: cut into words once
         return {
             "path": state.path, "title": state.title, "title_exact": state.title, "headings": headings,
-            "content": text, "pairs": text, "body": body, "spell": text, "vocab": text,
+            "content": text, "freqs": text, "pairs": text, "body": body, "spell": text, "vocab": text,
             "tags": ",".join(tags), "folder": folders(state.path), "updated": naive_utc(state.updated),
             "authors": ",".join(self.history.authors(state.path)), "rev": state.rev,
         }

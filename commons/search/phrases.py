@@ -3,11 +3,11 @@
 Whoosh matches a phrase by intersecting its words and reading their positions
 in every page that has them all: a phrase of common words checks thousands of
 pages. The ``pairs`` field indexes each pair of adjacent words (stemmed, stop
-words left out and positions renumbered, exactly as ``content`` numbers them),
-so a two-word phrase is one term and a longer one a phrase of pairs, whose
-positions are read only in the few pages that have every pair. A page matches
-if and only if it matches the phrase on ``content``; its score is still the sum
-of the words' scores in ``content``, as Whoosh gives it to a phrase.
+words left out and positions renumbered, exactly as ``content`` numbers them)
+with its positions, so a two-word phrase is one term and a longer one is looked
+for only in the pages that have all its pairs. A page matches if and only if it
+matches the phrase on ``content``; its score is still the sum of the words'
+scores in ``content``, as Whoosh gives it to a phrase.
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ from whoosh.util import make_binary_tree
 from commons.search.analysis import PAIR_FIELD
 
 PHRASE_FIELD = "content"  # the field whose phrases ``pairs`` mirrors
+
+
+def phrase_keys(words: list[str]) -> tuple[list[str], bool]:
+    """The ``pairs`` terms a page must have to hold the phrase ``words``; and whether they are enough."""
+    return [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)], len(words) == 2
 
 
 def _adjacent(words: list[Any]) -> bool:
@@ -108,13 +113,13 @@ class PairPhrase(Phrase):  # type: ignore[misc]
             return super().matcher(searcher, context)
         field, reader = searcher.schema[self.fieldname], searcher.reader()
         terms = [field.to_bytes(word) for word in words]
-        pairs = [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+        pairs, exact = phrase_keys(list(words))
         if any((self.fieldname, t) not in reader for t in terms) or any((PAIR_FIELD, p) not in reader for p in pairs):
             return NullMatcher()
         found = make_binary_tree(IntersectionMatcher, [Term(PAIR_FIELD, p).matcher(searcher, context) for p in pairs])
         leaves = [Term(self.fieldname, t).matcher(searcher, context) for t in terms]
         scored = make_binary_tree(IntersectionMatcher, leaves)
-        return _PairFiltered(scored, found, self.boost, leaves if len(leaves) > 2 else None)
+        return _PairFiltered(scored, found, self.boost, None if exact else leaves)
 
 
 def with_pairs(query: Query) -> Query:

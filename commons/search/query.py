@@ -13,6 +13,7 @@ from whoosh.query import AndMaybe, NullQuery, Or, Prefix, Query, Term
 from whoosh.searching import Searcher
 
 from commons import paths
+from commons.search import scoring
 from commons.search.analysis import ELISIONS, FRENCH_STOPS
 from commons.search.phrases import with_pairs
 from commons.search.snippets import Matcher, matcher_for, snippet
@@ -143,20 +144,36 @@ def suggest(searcher: Searcher, text: str) -> str | None:
     return corrected if changed else None
 
 
+def whoosh_rank(searcher: Searcher, query: Query, limit: int) -> tuple[int, list[tuple[float, int]]]:
+    """Whoosh's own matchers scoring every match: the reference the array scorer reproduces."""
+    # Every match is scored: Whoosh's shortcuts (skipping blocks of postings, replacing matchers as the
+    # top N's lowest score rises) are wrong with the optional title/heading part (AndMaybe): on 10,000
+    # pages they showed pages scoring 20 and left out pages scoring 56. Scoring all also counts exactly.
+    collector = TopCollector(limit=limit, usequality=False, replace=0)
+    searcher.search_with_collector(query, collector)
+    results = collector.results()
+    return len(results), [(float(hit.score or 0), hit.docnum) for hit in results]
+
+
+def rank(searcher: Searcher, query: Query, limit: int) -> tuple[int, list[tuple[float, int]]]:
+    """How many pages match and the best ``limit`` as (score, document), by arrays when possible."""
+    try:
+        return scoring.rank(searcher, query, limit)
+    except scoring.Unsupported:
+        return whoosh_rank(searcher, query, limit)
+
+
 def run_query(searcher: Searcher, text: str, limit: int, offset: int) -> Results:
     """Search, rank (BM25F, title and heading hits first), page and annotate the results."""
     query = parse(searcher.schema, text)
     if query is None:
         return Results(text, 0, [], None)
     wanted = matcher_for(query, FIELDS, [PREFIX_FIELD])
-    # Every match is scored: Whoosh's shortcuts (skipping blocks of postings, replacing matchers as the
-    # top N's lowest score rises) are wrong with the optional title/heading part (AndMaybe): on 10,000
-    # pages they showed pages scoring 20 and left out pages scoring 56. Scoring all also counts exactly.
-    collector = TopCollector(limit=offset + limit, usequality=False, replace=0)
-    searcher.search_with_collector(_ranked(searcher.schema, with_pairs(query), text, wanted), collector)
-    results = collector.results()
-    total = len(results)
-    hits = [Hit(h["path"], h["title"], snippet(h.get("body") or "", wanted), float(h.score or 0),
-                aware_utc(h.get("updated"))) for h in results[offset: offset + limit]]
+    total, ranked = rank(searcher, _ranked(searcher.schema, with_pairs(query), text, wanted), offset + limit)
+    hits = []
+    for score, docnum in ranked[offset:]:
+        stored = searcher.stored_fields(docnum)
+        hits.append(Hit(stored["path"], stored["title"], snippet(stored.get("body") or "", wanted), score,
+                        aware_utc(stored.get("updated"))))
     suggestion = suggest(searcher, text) if total < 3 else None
     return Results(text, total, hits, suggestion)

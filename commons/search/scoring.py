@@ -1,0 +1,325 @@
+"""Every match of a query scored at once: whole posting lists read into arrays, BM25F in numpy.
+
+Whoosh scores a query one page at a time in Python (about 5 µs per page and
+word). With exact ranking every match is scored, so a common word on 100,000
+pages took half a second. Here each term's postings are read block by block
+into arrays and the query tree is evaluated on whole arrays, one per segment:
+the same formula (Whoosh's ``bm25`` on the same quantised field lengths and
+global statistics), the same sums, the same pages. Ties keep Whoosh's order
+(lower document number first). A query node this module does not know raises
+:class:`Unsupported` and the caller falls back to Whoosh's own matchers, which
+tests compare against on many queries.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.matching import FilterMatcher, ListMatcher
+from whoosh.query import And, AndMaybe, AndNot, MultiTerm, Not, NullQuery, Or, Query, Term
+from whoosh.scoring import BM25F
+from whoosh.util.numeric import byte_to_length
+
+from commons.search.analysis import PAIR_FIELD
+from commons.search.phrases import PHRASE_FIELD, PairPhrase, phrase_keys
+
+Array = Any  # numpy arrays (numpy's own typing is not worth the noise here)
+_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+# Fields whose terms and frequencies are also indexed without positions (same pages, same weights): their
+# postings are read there, in blocks that unpickle several times faster (analysis.make_schema)
+LEAN_COPIES = {"content": "freqs"}
+_ARRAY_OR_DOCS = 5000  # Whoosh's Or: a binary tree of unions above this many documents in a segment...
+_TOO_MANY_CLAUSES = 1024  # ... or with 2 clauses, below this many; otherwise an array (unscored: 1 a page)
+
+
+class Unsupported(Exception):
+    """A query node the array scorer does not reproduce: let Whoosh score this query."""
+
+
+@dataclass
+class _Leaf:
+    """One segment of the index, with the per-document arrays a query needs (kept while its reader lives)."""
+
+    doccount: int  # (no reference to the reader: this is the value of a weak dictionary keyed by it)
+    live: Array  # False for deleted documents
+    lengths: dict[str, Array] = field(default_factory=dict)
+
+    def field_lengths(self, reader: Any, name: str) -> Array:
+        """The field's length in each document, quantised as Whoosh stores it (1 without a column)."""
+        if name not in self.lengths:
+            column = reader._perdoc._cached_reader(_lenfield(name), LENGTHS_COLUMN)
+            if column is None:
+                self.lengths[name] = np.ones(self.doccount)
+            else:
+                raw = column._dbfile.get(column._basepos, column._count * column._fixedlen)
+                codes = np.zeros(self.doccount, dtype=np.uint8)
+                codes[:len(raw)] = np.frombuffer(raw, dtype=np.uint8)
+                self.lengths[name] = _LENGTHS[codes]
+        return self.lengths[name]
+
+
+_LEAVES: weakref.WeakKeyDictionary[Any, _Leaf] = weakref.WeakKeyDictionary()
+
+
+_LEAVES_LOCK = threading.Lock()
+
+
+def _leaf(reader: Any) -> _Leaf:
+    """The arrays kept for a segment's reader (each searcher, lent to one query at a time, has its own)."""
+    with _LEAVES_LOCK:
+        leaf = _LEAVES.get(reader)
+        if leaf is None:
+            doccount = reader.doc_count_all()
+            live = np.ones(doccount, dtype=bool)
+            deleted = reader.deleted_docs_set
+            if deleted:
+                live[np.fromiter(deleted, dtype=np.int64)] = False
+            leaf = _LEAVES[reader] = _Leaf(doccount, live)
+        return leaf
+
+
+def postings(reader: Any, fieldname: str, text: bytes, values: list[bytes] | None = None) -> tuple[Array, Array]:
+    """The documents (ascending) and weights of a term in one segment, deleted ones included.
+
+    With ``values``, the postings' encoded values (positions) are appended to it, in the same order.
+    """
+    matcher = reader.postings(fieldname, text)
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+    if isinstance(matcher, ListMatcher):  # a term of one page: its posting is kept in the term index
+        return _listed(matcher, values)
+    if not isinstance(matcher, W3LeafMatcher):
+        raise Unsupported(type(matcher).__name__)
+    ids: list[Array] = []
+    weights: list[Array] = []
+    while matcher.is_active():
+        if matcher._data is None:
+            matcher._read_data()
+        deltas, weight = matcher._data[0], matcher._data[1]
+        count = matcher._blocklength
+        ids.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
+        if weight is None:
+            weights.append(np.ones(count))
+        elif isinstance(weight, float):
+            weights.append(np.full(count, weight))
+        else:
+            weights.append(np.asarray(weight, dtype=np.float32).astype(np.float64))
+        if values is not None:
+            matcher._read_values()
+            values.extend(matcher._values)
+        matcher._next_block()
+    if not ids:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(ids), np.concatenate(weights)
+
+
+def _listed(matcher: ListMatcher, values: list[bytes] | None) -> tuple[Array, Array]:
+    ids = np.asarray(matcher._ids, dtype=np.int64)
+    if matcher._all_weights:
+        weights = np.full(len(ids), float(matcher._all_weights))
+    elif matcher._weights:
+        weights = np.asarray(matcher._weights, dtype=np.float64)
+    else:
+        weights = np.ones(len(ids))
+    if values is not None:
+        values.extend(matcher._values or [b""] * len(ids))
+    return ids, weights
+
+
+@dataclass
+class _Scorer:
+    """Evaluates a query on one segment: each node gives (matched, score) arrays over its documents."""
+
+    top: Any  # the whole index's searcher: global statistics (idf, average lengths)
+    reader: Any  # the segment's reader
+    leaf: _Leaf
+    weighting: BM25F
+
+    def empty(self) -> tuple[Array, Array]:
+        return np.zeros(self.leaf.doccount, dtype=bool), np.zeros(self.leaf.doccount)
+
+    def run(self, query: Query, scored: bool = True) -> tuple[Array, Array]:
+        if query is NullQuery:
+            return self.empty()
+        method = _NODES.get(type(query))
+        if method is None:
+            if isinstance(query, MultiTerm) and not isinstance(query, Term):
+                return self.multiterm(query, scored)
+            raise Unsupported(type(query).__name__)
+        return method(self, query, scored)  # type: ignore[no-any-return]
+
+    def term(self, query: Term, scored: bool) -> tuple[Array, Array]:
+        matched, score = self.empty()
+        if query.fieldname not in self.top.schema:
+            return matched, score
+        schema_field = self.top.schema[query.fieldname]
+        try:  # a prefix's words are already bytes
+            text = query.text if isinstance(query.text, bytes) else schema_field.to_bytes(query.text)
+        except ValueError:
+            return matched, score
+        if (query.fieldname, text) not in self.reader:
+            return matched, score
+        lean = LEAN_COPIES.get(query.fieldname)
+        source = lean if lean is not None and lean in self.top.schema else query.fieldname
+        ids, weights = postings(self.reader, source, text)
+        matched[ids] = True
+        matched &= self.leaf.live
+        # scored even where Whoosh's context has no weighting: its searcher then uses its own
+        score[ids] = self._bm25(query.fieldname, text, ids, weights) if schema_field.scorable else weights
+        if query.boost != 1.0:
+            score *= query.boost
+        return matched, score
+
+    def _bm25(self, fieldname: str, text: bytes, ids: Array, tf: Array) -> Array:
+        """Whoosh's ``bm25(idf, tf, fl, avgfl, B, K1)``, term by term in the same order of operations."""
+        w = self.weighting
+        B = w._field_B.get(fieldname, w.B)  # noqa: N806 - the formula's names
+        K1 = w.K1  # noqa: N806
+        idf = self.top.idf(fieldname, text)
+        avgfl = self.top.avg_field_length(fieldname) or 1
+        fl = self.leaf.field_lengths(self.reader, fieldname)[ids]
+        return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
+
+    def conjunction(self, query: And, scored: bool) -> tuple[Array, Array]:
+        matched, score = self.run(query.subqueries[0], scored)
+        for sub in query.subqueries[1:]:
+            m, s = self.run(sub, scored)
+            matched &= m
+            score += s
+        return matched, self._boosted(query, score)
+
+    def disjunction(self, query: Or, scored: bool) -> tuple[Array, Array]:
+        subs = query.subqueries
+        if query.scale or query.minmatch:
+            raise Unsupported("Or with scale")
+        if len(subs) == 1:
+            return self.run(subs[0], scored)
+        matched, score = self.empty()
+        for sub in subs:
+            m, s = self.run(sub, scored)
+            matched |= m
+            score += np.where(m, s, 0.0)
+        if scored or _union_tree(len(subs), self.leaf.doccount):
+            return matched, self._boosted(query, score)
+        return matched, matched.astype(np.float64)  # Whoosh's unscored array union: 1 for each page
+
+    def maybe(self, query: AndMaybe, scored: bool) -> tuple[Array, Array]:
+        matched, score = self.run(query.a, scored)
+        m, s = self.run(query.b, scored)
+        return matched, score + np.where(m, s, 0.0)
+
+    def but_not(self, query: AndNot, scored: bool) -> tuple[Array, Array]:
+        matched, score = self.run(query.a, scored)
+        m, _ = self.run(query.b, False)
+        return matched & ~m, score
+
+    def not_(self, query: Not, scored: bool) -> tuple[Array, Array]:
+        """Pages without the child, each scoring 1 (Whoosh's inverse matcher)."""
+        m, _ = self.run(query.query, False)
+        matched = ~m & self.leaf.live
+        return matched, matched.astype(np.float64)
+
+    def phrase(self, query: PairPhrase, scored: bool) -> tuple[Array, Array]:
+        """A phrase of ``content`` found through its word pairs; scored as the sum of its words."""
+        words = query.words
+        if (query.fieldname != PHRASE_FIELD or query.slop != 1 or len(words) < 2 or PAIR_FIELD not in self.top.schema
+                or not all(isinstance(w, str) for w in words)):
+            raise Unsupported("phrase")
+        reader = self.reader
+        terms = [self.top.schema[PHRASE_FIELD].to_bytes(word) for word in words]
+        keys, exact = phrase_keys(list(words))
+        pairs = [key.encode() for key in keys]
+        if any((PHRASE_FIELD, t) not in reader for t in terms) or any((PAIR_FIELD, p) not in reader for p in pairs):
+            return self.empty()
+        matched = self.leaf.live.copy()
+        for pair in pairs:
+            found = np.zeros(self.leaf.doccount, dtype=bool)
+            found[postings(reader, PAIR_FIELD, pair)[0]] = True
+            matched &= found
+        if not exact:
+            matched = self._in_a_row(matched, pairs)
+        score = np.zeros(self.leaf.doccount)
+        for word in words:
+            m, s = self.term(Term(PHRASE_FIELD, word), scored)
+            matched &= m
+            score += s
+        if query.boost != 1.0:
+            score *= query.boost
+        return matched, score
+
+    def _in_a_row(self, candidates: Array, pairs: list[bytes]) -> Array:
+        """The candidate pages where pair ``i`` of the phrase is at position ``p + i`` for some ``p``.
+
+        Each pair's positions in the candidates are read as one array (``PairPositions``); a page
+        matches where the (page, p) keys of every pair meet.
+        """
+        docs = np.flatnonzero(candidates)
+        keys: Array | None = None
+        for shift, pair in enumerate(pairs):
+            values: list[bytes] = []
+            ids, _ = postings(self.reader, PAIR_FIELD, pair, values)
+            chosen = [values[i] for i in np.searchsorted(ids, docs).tolist()]  # every candidate has every pair
+            counts = np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen)) // 4
+            starts = np.frombuffer(b"".join(chosen), dtype="<u4").astype(np.int64) - shift
+            found = (np.repeat(docs, counts) << 32 | starts)[starts >= 0]
+            keys = found if keys is None else np.intersect1d(keys, found, assume_unique=True)
+        kept = np.zeros(self.leaf.doccount, dtype=bool)
+        if keys is not None:
+            kept[keys >> 32] = True
+        return kept
+
+    def multiterm(self, query: MultiTerm, scored: bool) -> tuple[Array, Array]:
+        """A prefix (or pattern) as Whoosh matches it in this segment: one word is scored, several are not."""
+        words = [w for w in query._btexts(self.reader) if w]
+        if not words:
+            return self.empty()
+        fieldname = query.field()
+        if len(words) == 1:
+            return self.term(Term(fieldname, words[0]), scored)
+        return self.disjunction(Or([Term(fieldname, w) for w in words], boost=query.boost),
+                                scored and not query.constantscore)
+
+    @staticmethod
+    def _boosted(query: Query, score: Array) -> Array:
+        return score * query.boost if query.boost != 1.0 else score
+
+
+def _union_tree(clauses: int, doccount: int) -> bool:
+    """Whether Whoosh's Or makes a tree of unions (sums) rather than an array (1 a page when unscored)."""
+    return clauses < _TOO_MANY_CLAUSES and (clauses == 2 or doccount > _ARRAY_OR_DOCS)
+
+
+_NODES = {Term: _Scorer.term, And: _Scorer.conjunction, Or: _Scorer.disjunction, AndMaybe: _Scorer.maybe,
+          AndNot: _Scorer.but_not, Not: _Scorer.not_, PairPhrase: _Scorer.phrase}
+
+
+def rank(searcher: Any, query: Query, limit: int) -> tuple[int, list[tuple[float, int]]]:
+    """How many pages match ``query`` and the first ``limit`` as (score, document number), best first.
+
+    Raises :class:`Unsupported` for a query or weighting this module does not reproduce.
+    """
+    if type(searcher.weighting) is not BM25F:
+        raise Unsupported("weighting")
+    scores: list[Array] = []
+    docs: list[Array] = []
+    for sub, offset in searcher.leaf_searchers():
+        reader = sub.reader()
+        matched, score = _Scorer(searcher, reader, _leaf(reader), searcher.weighting).run(query)
+        found = np.flatnonzero(matched)
+        docs.append(found + offset)
+        scores.append(score[found])
+    if not docs:
+        return 0, []
+    all_docs, all_scores = np.concatenate(docs), np.concatenate(scores)
+    total = len(all_docs)
+    if total > limit > 0:
+        kth = np.partition(all_scores, total - limit)[total - limit]  # the limit-th best score
+        keep = np.flatnonzero(all_scores >= kth)
+        all_docs, all_scores = all_docs[keep], all_scores[keep]
+    order = np.lexsort((all_docs, -all_scores))[:limit]
+    return total, [(float(all_scores[i]), int(all_docs[i])) for i in order]
