@@ -12,14 +12,13 @@ page's new one until a page exists again at the old name.
 from __future__ import annotations
 
 import sqlite3
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
 from commons.changes import ChangeFilter
-from commons.sqlite import LocalDatabase
+from commons.sqlite import ReflectedStore, select_in
 
 SCHEMA_VERSION = "2"
 MAX_MOVES = 100  # renames followed back through a page's history, and redirects followed forward
@@ -105,35 +104,15 @@ def _prepare(conn: sqlite3.Connection) -> None:
     conn.executescript(_SCHEMA)
 
 
-class HistoryStore:
-    """Per-page revisions and current page states, in one SQLite file."""
+class HistoryStore(ReflectedStore):
+    """Per-page revisions and current page states, in one SQLite file.
+
+    Connections, ``transaction()``, ``reflected()`` and ``set_reflected()`` come from
+    :class:`~commons.sqlite.ReflectedStore`.
+    """
 
     def __init__(self, db_file: Path) -> None:
-        self.db_file = Path(db_file)
-        self._database = LocalDatabase(self.db_file, _prepare)
-
-    def _db(self) -> sqlite3.Connection:
-        return self._database.connection()
-
-    def close(self) -> None:
-        """Close every connection this store opened."""
-        self._database.close()
-
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``)."""
-        return self._database.transaction()
-
-    # -- the commit reflected --------------------------------------------------------
-
-    def reflected(self) -> str | None:
-        """The commit this store reflects, or ``None`` when empty or from another schema."""
-        rows = dict(self._db().execute("SELECT key, value FROM meta").fetchall())
-        if rows.get("schema") != SCHEMA_VERSION:
-            return None
-        return rows.get("commit") or None
-
-    def set_reflected(self, db: sqlite3.Connection, commit: str) -> None:
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?), ('schema', ?)", (commit, SCHEMA_VERSION))
+        super().__init__(db_file, _prepare, SCHEMA_VERSION)
 
     def clear(self, db: sqlite3.Connection) -> None:
         """Forget everything (inside a transaction), before a rebuild."""
@@ -257,14 +236,7 @@ class HistoryStore:
 
     def titles(self, paths: Iterable[str]) -> dict[str, str]:
         """The current titles of those of ``paths`` that exist."""
-        wanted = sorted(set(paths))
-        found: dict[str, str] = {}
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i:i + 500]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._db().execute(f"SELECT path, title FROM pages WHERE path IN ({marks})", chunk)  # noqa: S608  # nosec B608
-            found.update(dict(rows.fetchall()))
-        return found
+        return dict(select_in(self._db(), "SELECT path, title FROM pages WHERE path IN ({marks})", sorted(set(paths))))
 
 
     # -- renames -----------------------------------------------------------------------

@@ -20,7 +20,6 @@ import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -29,7 +28,7 @@ from commons import paths
 from commons.errors import InvalidPath
 from commons.history import HistoryStore
 from commons.linktext import MAX_TAG, MAX_TAGS_PER_PAGE, clean_tag, labels_of, links_of, tags_of
-from commons.sqlite import LocalDatabase
+from commons.sqlite import ReflectedStore, select_in
 from commons.storage import GitStore
 from commons.sync import BLOB_BATCH, Pending, read_texts
 
@@ -131,33 +130,18 @@ def _prepare(conn: sqlite3.Connection) -> None:
 # -- the store ------------------------------------------------------------------------------
 
 
-class LinkStore:
-    """Links between pages, and tags, of the current pages; follows the branch."""
+class LinkStore(ReflectedStore):
+    """Links between pages, and tags, of the current pages; follows the branch.
+
+    Connections, ``transaction()``, ``reflected()`` and ``set_reflected()`` come from
+    :class:`~commons.sqlite.ReflectedStore`.
+    """
 
     def __init__(self, db_file: Path, history: HistoryStore) -> None:
-        self.db_file = Path(db_file)
+        super().__init__(db_file, _prepare, SCHEMA_VERSION)
         self.history = history
-        self._database = LocalDatabase(self.db_file, _prepare)
-
-    def _db(self) -> sqlite3.Connection:
-        return self._database.connection()
-
-    def close(self) -> None:
-        """Close every connection this store opened."""
-        self._database.close()
-
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``)."""
-        return self._database.transaction()
 
     # -- following git -------------------------------------------------------------------
-
-    def reflected(self) -> str | None:
-        """The commit this store reflects, or ``None`` when empty or written with another schema."""
-        rows = dict(self._db().execute("SELECT key, value FROM meta").fetchall())
-        if rows.get("schema") != SCHEMA_VERSION:
-            return None
-        return rows.get("commit") or None
 
     def catch_up(self, store: GitStore, head: str, progress: Progress | None = None, rebuild: bool = False,
                  pending: Pending | None = None) -> None:
@@ -174,7 +158,7 @@ class LinkStore:
                 and not store.is_ancestor(since, head):
             log.warning("link graph %s is not an ancestor of %s: rebuilding", since, head)
             since = None
-        with self._transaction() as db:
+        with self.transaction() as db:
             if since is None:
                 _create(db, drop=True)  # a rebuild also upgrades the schema
                 touched = [state.path for state in self.history.pages()]
@@ -187,7 +171,7 @@ class LinkStore:
                 self._refresh_many(db, store, touched[start:start + BLOB_BATCH])
                 if progress:
                     progress(min(start + BLOB_BATCH, len(touched)), len(touched))
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?), ('schema', ?)", (head, SCHEMA_VERSION))
+            self.set_reflected(db, head)
         log.info("link graph caught up to %s (%d pages)", head, len(touched))
 
     def _refresh_many(self, db: sqlite3.Connection, store: GitStore, touched: list[str]) -> None:
@@ -226,13 +210,7 @@ class LinkStore:
     def titles(self, pages: Iterable[str]) -> dict[str, str]:
         """The titles of those of ``pages`` that exist (a missing page is absent from the answer)."""
         wanted = list(dict.fromkeys(pages))
-        found: dict[str, str] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db().execute(f"SELECT path, title FROM pages WHERE path IN ({marks})", chunk)  # noqa: S608  # nosec B608
-            found.update(dict(rows.fetchall()))
-        return found
+        return dict(select_in(self._db(), "SELECT path, title FROM pages WHERE path IN ({marks})", wanted))
 
     def orphans(self) -> list[str]:
         """Existing pages that no other existing page links to (never the home page nor the templates)."""

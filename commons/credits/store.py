@@ -14,7 +14,7 @@ import gc
 import json
 import logging
 import sqlite3
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
@@ -32,7 +32,7 @@ from commons.credits.models import (
 )
 from commons.credits.tokens import tokens_of
 from commons.errors import N_, NotFound
-from commons.sqlite import LocalDatabase
+from commons.sqlite import ReflectedStore, select_in
 from commons.storage import CommitInfo, GitStore
 from commons.sync import Pending
 
@@ -84,36 +84,19 @@ def _collector_paused(rebuilding: bool) -> Iterator[None]:
         gc.enable()
 
 
-class CreditStore:
-    """Word-level attribution of every page, in one SQLite file, following the branch."""
+class CreditStore(ReflectedStore):
+    """Word-level attribution of every page, in one SQLite file, following the branch.
+
+    Connections, ``transaction()``, ``reflected()`` and ``set_reflected()`` come from
+    :class:`~commons.sqlite.ReflectedStore`.
+    """
 
     rebuild_weight = 3  # the longest rebuild of the derived stores: started first by ``commons reindex``
 
     def __init__(self, db_file: Path) -> None:
-        self.db_file = Path(db_file)
-        self._database = LocalDatabase(self.db_file, _prepare)
-
-    # -- connections -------------------------------------------------------------------
-
-    def _db(self) -> sqlite3.Connection:
-        return self._database.connection()
-
-    def close(self) -> None:
-        """Close every connection this store opened."""
-        self._database.close()
-
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``)."""
-        return self._database.transaction()
+        super().__init__(db_file, _prepare, SCHEMA_VERSION)
 
     # -- following git -------------------------------------------------------------------
-
-    def reflected(self) -> str | None:
-        """The commit this store reflects, or ``None`` when empty or written with another schema."""
-        rows = dict(self._db().execute("SELECT key, value FROM meta").fetchall())
-        if rows.get("schema") != SCHEMA_VERSION:
-            return None
-        return rows.get("commit") or None
 
     def catch_up(self, store: GitStore, head: str, progress: Progress | None = None, rebuild: bool = False,
                  pending: Pending | None = None) -> None:
@@ -145,7 +128,7 @@ class CreditStore:
         size = REBUILD_BATCH if afresh else BATCH
         for start in range(0, max(len(commits), 1), size):
             batch = commits[start:start + size]
-            with self._transaction() as db:
+            with self.transaction() as db:
                 if afresh and start == 0:  # start afresh, in this schema's tables
                     for table in ("meta", "commits", "lineages", "seen", "shares", "contributors", "others"):
                         db.execute(f"DROP TABLE IF EXISTS {table}")
@@ -158,7 +141,7 @@ class CreditStore:
                     applier.apply(store, commit)
                 applier.flush()
                 last = batch[-1].sha if batch else head
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?), ('schema', ?)", (last, SCHEMA_VERSION))
+                self.set_reflected(db, last)
             applier.forget()
             if progress:
                 progress(min(start + size, len(commits)), len(commits))
@@ -254,14 +237,7 @@ class CreditStore:
         return found
 
     def _authors(self, origins: set[int]) -> dict[int, str]:
-        ordered = sorted(origins)
-        found: dict[int, str] = {}
-        for start in range(0, len(ordered), 500):
-            chunk = ordered[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(self._db().execute(
-                f"SELECT id, author FROM commits WHERE id IN ({marks})", chunk).fetchall())  # noqa: S608  # nosec B608
-        return found
+        return dict(select_in(self._db(), "SELECT id, author FROM commits WHERE id IN ({marks})", sorted(origins)))
 
     def tokens(self, path: str) -> list[tuple[str, str]]:
         """Every token of the page's current text with its author, in order."""
