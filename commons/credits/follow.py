@@ -30,6 +30,7 @@ from commons.credits.lineage import (
 )
 from commons.credits.tokens import split, tokens_of
 from commons.credits.trailers import trailer_contributions
+from commons.sqlite import select_in
 from commons.storage import CommitInfo, GitStore
 from commons.sync import plain_changes, read_texts
 
@@ -184,12 +185,8 @@ class Applier:
         for start in range(0, len(runs), 3):
             per_origin[runs[start + 2]] += runs[start + 1]
         missing = [o for o in per_origin if o not in self.authors]
-        for start in range(0, len(missing), 500):
-            chunk = missing[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            for oid, author in self.db.execute(
-                    f"SELECT id, author FROM commits WHERE id IN ({marks})", chunk):  # noqa: S608  # nosec B608
-                self.authors[oid] = author
+        for oid, author in select_in(self.db, "SELECT id, author FROM commits WHERE id IN ({marks})", missing):
+            self.authors[oid] = author
         counts: Counter[str] = Counter()
         for oid, n in per_origin.items():
             counts[self.authors.get(oid, "?")] += n
