@@ -12,6 +12,7 @@ import pytest
 from commons.pages import identity_for
 from commons.search import scoring
 from commons.search.analysis import make_schema
+from commons.search.codec import ArrayCodec, ArrayLeafMatcher
 from commons.search.phrases import with_pairs
 from commons.search.query import FIELDS, PREFIX_FIELD, _ranked, parse, whoosh_rank
 from commons.search.snippets import matcher_for
@@ -50,7 +51,8 @@ def _document(rng: random.Random, i: int) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """5,200 pages in one segment (Whoosh's Or takes another path above 5,000 pages), then small
-    segments of updates (their old versions deleted) and new pages, as saves leave them."""
+    segments of updates (their old versions deleted) and new pages, as saves leave them. The big
+    segment in our array blocks, the small ones in Whoosh's own: the scorer reads both."""
     from whoosh import index as whoosh_index
 
     from commons.search.writer import RebuildWriter
@@ -58,12 +60,12 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Any:
     directory: Path = tmp_path_factory.mktemp("scoring")
     ix = whoosh_index.create_in(str(directory), make_schema())
     rng = random.Random(20261205)
-    writer = RebuildWriter(ix)
+    writer = RebuildWriter(ix, codec=ArrayCodec())
     for i in range(5200):
         writer.add_document(**_document(rng, i))
     writer.commit()
     for batch in range(6):
-        writer = ix.writer()
+        writer = ix.writer(codec=ArrayCodec() if batch % 2 else None)
         for i in rng.sample(range(5200), 40) + list(range(5200 + batch * 30, 5230 + batch * 30)):
             writer.update_document(**_document(rng, i))
         writer.commit(merge=False)
@@ -146,6 +148,8 @@ def test_the_index_exercises_every_path(index: Any) -> None:
         assert sizes[-1] > 5000 and sizes[0] < 5000 and len(sizes) >= 3
         assert any(leaf.reader().has_deletions() for leaf, _ in searcher.leaf_searchers())
         assert len(list(searcher.reader().expand_prefix("spell", "d"))) >= 3
+        kinds = {type(leaf.reader().postings("freqs", b"log")).__name__ for leaf, _ in searcher.leaf_searchers()}
+        assert {"ArrayLeafMatcher", "W3LeafMatcher"} <= kinds or {"ArrayLeafMatcher", "FilterMatcher"} <= kinds
         total, _ = scoring.rank(searcher, _ranked_query(searcher, "logement"), 10)
         assert 1000 < total < searcher.doc_count()
 
@@ -189,3 +193,64 @@ def test_longer_phrase_needs_all_its_words_in_a_row(services: Commons) -> None:
     services.pages.save("b/ensemble", "# B\n\nLe juge aux affaires familiales urgentes.\n", "", None, ALICE)
     assert [h.path for h in services.search.search('"juge aux affaires familiales urgentes"').hits] == ["b/ensemble"]
     assert {h.path for h in services.search.search('"affaires familiales urgentes"').hits} == {"a/apart", "b/ensemble"}
+
+
+def _all_postings(ix: Any) -> dict[tuple[str, bytes], list[tuple[Any, ...]]]:
+    """Every posting as Whoosh's own matchers give it: id, weight, value, block statistics, positions."""
+    found: dict[tuple[str, bytes], list[tuple[Any, ...]]] = {}
+    with ix.reader() as reader:
+        for fieldname, text in reader.all_terms():
+            matcher, rows = reader.postings(fieldname, text), []
+            positions = matcher.supports("positions")
+            while matcher.is_active():
+                rows.append((matcher.id(), matcher.weight(), matcher.value(), matcher.block_max_weight(),
+                             matcher.block_max_id(), matcher.value_as("positions") if positions else None))
+                matcher.next()
+            found[(fieldname, text)] = rows
+    return found
+
+
+def test_array_blocks_give_whoosh_every_posting_as_its_own_blocks(tmp_path: Path) -> None:
+    """Same ids, weights, values, positions and block statistics through Whoosh's matchers, for every
+    term of every field, whether a term has one block or several, after a merge too."""
+    from whoosh import index as whoosh_index
+
+    built = []
+    for name, codec in (("whoosh", None), ("arrays", ArrayCodec(blocklimit=128))):  # same blocks: same stats
+        (tmp_path / name).mkdir()
+        ix = whoosh_index.create_in(str(tmp_path / name), make_schema())
+        rng = random.Random(3)
+        for part in range(3):
+            writer = ix.writer(codec=codec) if codec else ix.writer()
+            for i in range(300):
+                writer.update_document(**_document(rng, i if part else i + 1000))
+            writer.commit(optimize=part == 2)  # the last save merges the segments into one
+        assert len(ix._segments()) == 1
+        with ix.reader() as reader:
+            kinds = {type(getattr(m, "child", m)) for m in (reader.postings("freqs", b"log"),)}
+        assert (ArrayLeafMatcher in kinds) == bool(codec)
+        built.append(_all_postings(ix))
+        ix.close()
+    assert built[0] == built[1]
+    assert max(len(rows) for rows in built[1].values()) > 200
+
+
+@pytest.mark.parametrize("gap", [1, 300, 70_000])
+def test_a_block_reads_back_what_was_written(gap: int) -> None:
+    """Gaps of 1, 2 and 4 bytes; weights all 1, alike, small whole, large whole, fractional; values."""
+    from array import array
+
+    import numpy as np
+
+    from commons.search.codec import Values, decode_block, encode_block
+
+    ids = array("I", [5 + gap * i for i in range(40)])
+    for weights in ([1.0] * 40, [3.0] * 40, [float(i % 7) for i in range(40)], [300.0 + i for i in range(40)],
+                    [0.5 + i for i in range(40)]):
+        for values, size in (([], 0), ([b"abcd"] * 40, 4), ([b"x" * (i % 5) + b"y" for i in range(40)], None)):
+            gaps, found, kept = decode_block(encode_block(ids, array("f", weights), values, size))
+            assert np.cumsum(gaps, dtype=np.int64).tolist() == ids.tolist()
+            read = [1.0] * 40 if found is None else [found] * 40 if isinstance(found, float) else found.tolist()
+            assert read == weights
+            assert (kept.split() if isinstance(kept, Values) else kept) == \
+                (tuple(values) if size is None else b"".join(values) if size else None)

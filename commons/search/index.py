@@ -31,6 +31,7 @@ from commons import paths
 from commons.errors import Unavailable
 from commons.history import HistoryStore, PageState
 from commons.search.analysis import document_text, folders, make_schema
+from commons.search.codec import ArrayCodec
 from commons.search.query import Results, naive_utc, run_query
 from commons.search.writer import RebuildWriter
 from commons.storage import GitStore
@@ -40,11 +41,12 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 SCHEMA_VERSION = "6"  # 2: one "content" field; 4: "pairs" of adjacent words; 5: segments as separate files;
-# 6: "freqs" (content without positions), pairs with their positions
+# 6: "freqs" (content without positions), pairs with their positions, posting blocks as arrays
 # Segments are written as separate files, not one compound file: whoosh-reloaded reads a compound file
 # through a copy of the whole of it in each process (BytesIO over the mmap), about 100 MB of private memory
 # per worker at 10,000 pages; separate files are read through the page cache, shared by every worker.
-SEGMENT_OPTIONS = {"compound": False}
+# And with ArrayCodec: posting blocks as raw arrays, which the array scorer reads at once (commons/search/codec.py).
+SEGMENT_OPTIONS: dict[str, Any] = {"compound": False, "codec": ArrayCodec()}
 REBUILD_MB = 512  # a rebuild keeps this much of postings in memory (estimated) before spilling a sorted run
 READ_BATCH = 2000  # pages read from git at once (one ``cat-file`` run) by a rebuild
 # A rebuild writes 2 segments, as Whoosh's writer with 2 processes did: on 10,000 pages, queries skip more

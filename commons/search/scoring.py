@@ -26,6 +26,7 @@ from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
 from commons.search.analysis import PAIR_FIELD
+from commons.search.codec import ArrayLeafMatcher, Values
 from commons.search.phrases import PHRASE_FIELD, PairPhrase, phrase_keys
 
 Array = Any  # numpy arrays (numpy's own typing is not worth the noise here)
@@ -83,52 +84,61 @@ def _leaf(reader: Any) -> _Leaf:
         return leaf
 
 
-def postings(reader: Any, fieldname: str, text: bytes, values: list[bytes] | None = None) -> tuple[Array, Array]:
-    """The documents (ascending) and weights of a term in one segment, deleted ones included.
+def postings(reader: Any, fieldname: str, text: bytes, values: bool = False) -> tuple[Array, Array, Values | None]:
+    """The documents (ascending), weights and (with ``values``) values of a term in one segment.
 
-    With ``values``, the postings' encoded values (positions) are appended to it, in the same order.
+    Deleted documents included (the caller masks them). Blocks written by ``ArrayCodec`` are read as
+    arrays; Whoosh's own blocks (other segments) and one-posting terms through Whoosh's matchers.
     """
     matcher = reader.postings(fieldname, text)
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child
     if isinstance(matcher, ListMatcher):  # a term of one page: its posting is kept in the term index
-        return _listed(matcher, values)
+        return _as_arrays([matcher._ids], [_weights(matcher)], [tuple(matcher._values or ())] if values else None)
     if not isinstance(matcher, W3LeafMatcher):
         raise Unsupported(type(matcher).__name__)
+    arrays = isinstance(matcher, ArrayLeafMatcher)
     ids: list[Array] = []
     weights: list[Array] = []
+    found: list[Any] | None = [] if values else None
     while matcher.is_active():
         if matcher._data is None:
             matcher._read_data()
-        deltas, weight = matcher._data[0], matcher._data[1]
+        gaps, weight, value = matcher._data
         count = matcher._blocklength
-        ids.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
-        if weight is None:
-            weights.append(np.ones(count))
-        elif isinstance(weight, float):
-            weights.append(np.full(count, weight))
+        ids.append(np.cumsum(gaps if arrays else np.asarray(gaps, dtype=np.int64), dtype=np.int64))
+        if weight is None or isinstance(weight, float):
+            weights.append(np.full(count, 1.0 if weight is None else weight))
         else:
-            weights.append(np.asarray(weight, dtype=np.float32).astype(np.float64))
-        if values is not None:
-            matcher._read_values()
-            values.extend(matcher._values)
+            weights.append(weight if arrays else np.asarray(weight, dtype=np.float32))
+        if found is not None:
+            if not isinstance(value, Values):
+                matcher._read_values()
+                value = tuple(matcher._values)
+            found.append(value)
         matcher._next_block()
-    if not ids:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    return np.concatenate(ids), np.concatenate(weights)
+    return _as_arrays(ids, weights, found)
 
 
-def _listed(matcher: ListMatcher, values: list[bytes] | None) -> tuple[Array, Array]:
-    ids = np.asarray(matcher._ids, dtype=np.int64)
+def _weights(matcher: ListMatcher) -> Array:
+    count = len(matcher._ids)
     if matcher._all_weights:
-        weights = np.full(len(ids), float(matcher._all_weights))
-    elif matcher._weights:
-        weights = np.asarray(matcher._weights, dtype=np.float64)
-    else:
-        weights = np.ones(len(ids))
+        return np.full(count, float(matcher._all_weights))
+    return np.asarray(matcher._weights, dtype=np.float64) if matcher._weights else np.ones(count)
+
+
+def _as_arrays(ids: list[Any], weights: list[Array], values: list[Any] | None) -> tuple[Array, Array, Values | None]:
+    """Blocks joined: ids as int64, weights as float64, values as one ``Values``."""
+    joined = None
     if values is not None:
-        values.extend(matcher._values or [b""] * len(ids))
-    return ids, weights
+        blocks = [v if isinstance(v, Values) else Values(np.fromiter(map(len, v), np.int64, len(v)), b"".join(v))
+                  for v in values]
+        joined = Values(np.concatenate([np.zeros(0, np.int64)] + [b.sizes.astype(np.int64) for b in blocks]),
+                        b"".join(b.blob for b in blocks))
+    if not ids:
+        return np.zeros(0, dtype=np.int64), np.zeros(0), joined
+    return (np.concatenate([np.asarray(i, dtype=np.int64) for i in ids]),
+            np.concatenate(weights).astype(np.float64), joined)
 
 
 @dataclass
@@ -166,7 +176,7 @@ class _Scorer:
             return matched, score
         lean = LEAN_COPIES.get(query.fieldname)
         source = lean if lean is not None and lean in self.top.schema else query.fieldname
-        ids, weights = postings(self.reader, source, text)
+        ids, weights, _ = postings(self.reader, source, text)
         matched[ids] = True
         matched &= self.leaf.live
         # scored even where Whoosh's context has no weighting: its searcher then uses its own
@@ -255,17 +265,20 @@ class _Scorer:
     def _in_a_row(self, candidates: Array, pairs: list[bytes]) -> Array:
         """The candidate pages where pair ``i`` of the phrase is at position ``p + i`` for some ``p``.
 
-        Each pair's positions in the candidates are read as one array (``PairPositions``); a page
-        matches where the (page, p) keys of every pair meet.
+        Each pair's positions in the candidates are read as one array (``PairPositions``: 32-bit
+        integers); a page matches where the (page, p) keys of every pair meet.
         """
         docs = np.flatnonzero(candidates)
         keys: Array | None = None
         for shift, pair in enumerate(pairs):
-            values: list[bytes] = []
-            ids, _ = postings(self.reader, PAIR_FIELD, pair, values)
-            chosen = [values[i] for i in np.searchsorted(ids, docs).tolist()]  # every candidate has every pair
-            counts = np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen)) // 4
-            starts = np.frombuffer(b"".join(chosen), dtype="<u4").astype(np.int64) - shift
+            ids, _, values = postings(self.reader, PAIR_FIELD, pair, values=True)
+            assert values is not None  # noqa: S101 - asked for
+            chosen = np.searchsorted(ids, docs)  # every candidate has every pair
+            counts = values.sizes[chosen] // 4
+            firsts = (np.cumsum(values.sizes) - values.sizes)[chosen] // 4
+            within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+            starts = np.frombuffer(values.blob, dtype="<u4")[np.repeat(firsts, counts) + within].astype(np.int64)
+            starts -= shift
             found = (np.repeat(docs, counts) << 32 | starts)[starts >= 0]
             keys = found if keys is None else np.intersect1d(keys, found, assume_unique=True)
         kept = np.zeros(self.leaf.doccount, dtype=bool)
