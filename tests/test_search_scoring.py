@@ -236,21 +236,23 @@ def test_array_blocks_give_whoosh_every_posting_as_its_own_blocks(tmp_path: Path
 
 
 @pytest.mark.parametrize("gap", [1, 300, 70_000])
-def test_a_block_reads_back_what_was_written(gap: int) -> None:
+@pytest.mark.parametrize("count", [1, 5, 40])  # small blocks are encoded without numpy, large ones with
+def test_a_block_reads_back_what_was_written(gap: int, count: int) -> None:
     """Gaps of 1, 2 and 4 bytes; weights all 1, alike, small whole, large whole, fractional; values."""
     from array import array
 
     import numpy as np
 
-    from commons.search.codec import Values, decode_block, encode_block
+    from commons.search.codec import SMALL_BLOCK, Values, decode_block, encode_block
 
-    ids = array("I", [5 + gap * i for i in range(40)])
-    for weights in ([1.0] * 40, [3.0] * 40, [float(i % 7) for i in range(40)], [300.0 + i for i in range(40)],
-                    [0.5 + i for i in range(40)]):
-        for values, size in (([], 0), ([b"abcd"] * 40, 4), ([b"x" * (i % 5) + b"y" for i in range(40)], None)):
+    assert 5 < SMALL_BLOCK < 40
+    ids = array("I", [5 + gap * i for i in range(count)])
+    for weights in ([1.0] * count, [3.0] * count, [float(i % 7) for i in range(count)],
+                    [300.0 + i for i in range(count)], [0.5 + i for i in range(count)]):
+        for values, size in (([], 0), ([b"abcd"] * count, 4), ([b"x" * (i % 5) + b"y" for i in range(count)], None)):
             gaps, found, kept = decode_block(encode_block(ids, array("f", weights), values, size))
             assert np.cumsum(gaps, dtype=np.int64).tolist() == ids.tolist()
-            read = [1.0] * 40 if found is None else [found] * 40 if isinstance(found, float) else found.tolist()
+            read = [1.0] * count if found is None else [found] * count if isinstance(found, float) else found.tolist()
             assert read == weights
             assert (kept.split() if isinstance(kept, Values) else kept) == \
                 (tuple(values) if size is None else b"".join(values) if size else None)

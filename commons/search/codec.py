@@ -19,6 +19,7 @@ import struct
 import zlib
 from array import array
 from dataclasses import dataclass
+from operator import sub
 from pickle import dumps  # noqa: S403 - only to write the block header Whoosh's reader expects
 from typing import Any
 
@@ -30,11 +31,14 @@ from whoosh.util.numeric import length_to_byte
 from commons.search.analysis import PairPositions
 
 BLOCK_POSTINGS = 1024
+SMALL_BLOCK = 32  # postings: a block this small is encoded without numpy
 PLAIN_FORMATS = (Frequency, PairPositions)  # read by the array scorer: blocks left uncompressed
 _HEAD = struct.Struct("<BBBxI")  # id width, weights kind, values kind, (pad), postings
 _ID_TYPES = {1: "<u1", 2: "<u2", 4: "<u4"}
+_CODES = {1: "B", 2: "H", 4: "I"}  # struct codes of the same widths
 W_ONES, W_SAME, W_BYTES, W_SHORTS, W_FLOATS = range(5)
 _W_TYPES = {W_BYTES: "<u1", W_SHORTS: "<u2", W_FLOATS: "<f4"}
+_W_CODES = {W_BYTES: "B", W_SHORTS: "H", W_FLOATS: "f"}
 V_NONE, V_FIXED, V_SIZED = range(3)
 Array = Any  # numpy arrays
 
@@ -53,19 +57,9 @@ class Values:
 
 def encode_block(ids: array, weights: array, values: list[bytes], fixedsize: int | None) -> bytes:
     """One block's data: the postings' document numbers, weights and values as arrays."""
-    gaps = np.diff(np.frombuffer(ids, dtype=np.uint32).astype(np.int64), prepend=0)
-    width = 1 if gaps.max() < 256 else 2 if gaps.max() < 65536 else 4
-    parts = [b"", gaps.astype(_ID_TYPES[width]).tobytes()]
-    found = np.frombuffer(weights, dtype=np.float32)
-    whole = bool((found == np.round(found)).all() and found.min() >= 0)
-    if (found == 1.0).all():
-        wkind = W_ONES
-    elif (found == found[0]).all():
-        wkind = W_SAME
-        parts.append(found[:1].astype("<f4").tobytes())
-    else:
-        wkind = W_BYTES if whole and found.max() < 256 else W_SHORTS if whole and found.max() < 65536 else W_FLOATS
-        parts.append(found.astype(_W_TYPES[wkind]).tobytes())
+    count = len(ids)
+    parts = [b""]
+    width, wkind = (_small if count <= SMALL_BLOCK else _large)(ids, weights, parts)
     if fixedsize == 0 or not values:
         vkind = V_NONE
     elif fixedsize is not None and fixedsize > 0:
@@ -73,9 +67,45 @@ def encode_block(ids: array, weights: array, values: list[bytes], fixedsize: int
         parts.append(b"".join(values))
     else:
         vkind = V_SIZED
-        parts.append(np.array([len(v) for v in values], dtype="<u4").tobytes() + b"".join(values))
-    parts[0] = _HEAD.pack(width, wkind, vkind, len(ids))
+        parts.append(struct.pack(f"<{len(values)}I", *map(len, values)))
+        parts.append(b"".join(values))
+    parts[0] = _HEAD.pack(width, wkind, vkind, count)
     return b"".join(parts)
+
+
+def _small(ids: array, weights: array, parts: list[bytes]) -> tuple[int, int]:
+    """Gaps and weights of a small block with ``struct`` (most blocks a save writes hold one posting)."""
+    numbers, found = ids.tolist(), weights.tolist()
+    gaps = [numbers[0], *map(sub, numbers[1:], numbers[:-1])]
+    count, top = len(gaps), max(gaps)
+    width = 1 if top < 256 else 2 if top < 65536 else 4
+    parts.append(struct.pack(f"<{count}{_CODES[width]}", *gaps))
+    if found.count(1.0) == count:
+        return width, W_ONES
+    if found.count(found[0]) == count:
+        parts.append(struct.pack("<f", found[0]))
+        return width, W_SAME
+    whole = min(found) >= 0 and all(w.is_integer() for w in found)
+    wkind = W_BYTES if whole and max(found) < 256 else W_SHORTS if whole and max(found) < 65536 else W_FLOATS
+    parts.append(struct.pack(f"<{count}{_W_CODES[wkind]}", *(map(int, found) if whole else found)))
+    return width, wkind
+
+
+def _large(ids: array, weights: array, parts: list[bytes]) -> tuple[int, int]:
+    """The same with numpy, for the full blocks of a rebuild or a merge."""
+    gaps = np.diff(np.frombuffer(ids, dtype=np.uint32).astype(np.int64), prepend=0)
+    width = 1 if gaps.max() < 256 else 2 if gaps.max() < 65536 else 4
+    parts.append(gaps.astype(_ID_TYPES[width]).tobytes())
+    found = np.frombuffer(weights, dtype=np.float32)
+    if (found == 1.0).all():
+        return width, W_ONES
+    if (found == found[0]).all():
+        parts.append(found[:1].astype("<f4").tobytes())
+        return width, W_SAME
+    whole = bool((found == np.round(found)).all() and found.min() >= 0)
+    wkind = W_BYTES if whole and found.max() < 256 else W_SHORTS if whole and found.max() < 65536 else W_FLOATS
+    parts.append(found.astype(_W_TYPES[wkind]).tobytes())
+    return width, wkind
 
 
 def decode_block(data: bytes) -> tuple[Array, Array | float | None, bytes | Values | None]:
