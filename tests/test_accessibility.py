@@ -18,6 +18,7 @@ from typing import Any, Literal
 import pytest
 from browser_support import (  # noqa: F401 - fixtures
     ARTEFACTS,
+    PASSWORD,
     add_account,
     browser_fixture,
     log_in,
@@ -84,13 +85,23 @@ MORE: dict[str, tuple[str, bool]] = {
     "old-revision": (f"/{PATH}?rev={{first}}", False),
 }
 DARK = ["home", "page", "edit", "diff", "credits"]
+# Maintainer pages, audited in both languages as an administrator (with a pending account and a suggestion).
+MAINTAINER: dict[str, str] = {
+    "admin": "/-/admin",
+    "review": "/-/review",
+    "sync": "/-/sync",
+    "suggestion-form": f"/-/suggest/{PATH}",
+}
 
 
 def _seed(services: Commons) -> dict[str, str]:
     add_account(services, "camille")
     add_account(services, "dominique")
+    add_account(services, "sacha", role="admin")
+    services.accounts.add("noa", PASSWORD, role="contributor", approved=False)  # waiting on /-/admin
     first = save_as(services, "camille", PATH, FIRST, "Première version")
     second = save_as(services, "dominique", PATH, SECOND, "Précisions sur les séances")
+    services.suggestions.suggest(PATH, SECOND + "\nUne phrase proposée.\n", "Une proposition", second, "dominique")
     return {"first": first, "second": second}
 
 
@@ -141,13 +152,17 @@ def describe(violations: list[dict[str, Any]]) -> str:
 def check_page(browser: Browser, server: str, revisions: dict[str, str], lang: str, name: str,
                scheme: Literal["light", "dark"] = "light") -> None:
     """Load page ``name`` in ``lang``, save its screenshot and axe's answer, fail on serious violations."""
-    url, needs_account = {**PAGES, **MORE}[name]
+    if name in MAINTAINER:
+        url, account = MAINTAINER[name], "sacha"
+    else:
+        url, needs_account = {**PAGES, **MORE}[name]
+        account = "camille" if needs_account else None
     # axe is injected as an inline script, which the site's CSP (rightly) forbids: bypass it for the audit only.
     context = new_context(browser, lang, scheme, bypass_csp=True)
     try:
         tab = context.new_page()
-        if needs_account:
-            log_in(tab, server, "camille")
+        if account:
+            log_in(tab, server, account)
         response = tab.goto(server + url.format(**revisions))
         assert response is not None and response.status == 200, f"{name}: HTTP {response and response.status}"
         assert tab.evaluate("document.documentElement.lang") == lang
@@ -222,6 +237,13 @@ def test_page_has_no_serious_wcag_violation(browser: Browser, server: str, revis
 def test_more_pages_have_no_serious_wcag_violation(browser: Browser, server: str, revisions: dict[str, str],
                                                    name: str) -> None:
     check_page(browser, server, revisions, "fr", name)
+
+
+@pytest.mark.parametrize("name", list(MAINTAINER))
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_maintainer_pages_have_no_serious_wcag_violation(browser: Browser, server: str, revisions: dict[str, str],
+                                                         lang: str, name: str) -> None:
+    check_page(browser, server, revisions, lang, name)
 
 
 @pytest.mark.parametrize("name", DARK)
