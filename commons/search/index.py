@@ -18,7 +18,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3PerDocReader
@@ -40,6 +40,7 @@ from commons.sync import Pending, read_texts
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+_T = TypeVar("_T")
 SCHEMA_VERSION = "6"  # 2: one "content" field; 4: "pairs" of adjacent words; 5: segments as separate files;
 # 6: "freqs" (content without positions), pairs with their positions, posting blocks as arrays
 # Segments are written as separate files, not one compound file: whoosh-reloaded reads a compound file
@@ -49,9 +50,8 @@ SCHEMA_VERSION = "6"  # 2: one "content" field; 4: "pairs" of adjacent words; 5:
 SEGMENT_OPTIONS: dict[str, Any] = {"compound": False, "codec": ArrayCodec()}
 REBUILD_MB = 512  # a rebuild keeps this much of postings in memory (estimated) before spilling a sorted run
 READ_BATCH = 2000  # pages read from git at once (one ``cat-file`` run) by a rebuild
-# A rebuild writes 2 segments, as Whoosh's writer with 2 processes did: on 10,000 pages, queries skip more
-# of the matches that cannot enter the first page of results than in one segment (CPU p50 of two-word
-# queries 18 ms instead of 33 ms), and 4 segments were no better.
+# A rebuild writes 2 segments, as Whoosh's writer with 2 processes did. (Chosen when Whoosh's shortcuts
+# skipped matches, which 2 segments helped; the array scorer reads every match, so the number matters little.)
 REBUILD_SEGMENTS = 2
 SMALL_REBUILD = 500  # pages: below, one segment
 
@@ -157,15 +157,19 @@ def open_searcher(ix: Any) -> Searcher:
     raise Unavailable("L'index de recherche change trop vite ; réessayez dans un instant.")
 
 
-def _index_exists(index_dir: Path) -> bool:
-    """``whoosh.index.exists_in``, read again when a save deleted the table of contents it was opening."""
-    for attempt in range(OPEN_ATTEMPTS):
+def _retried(read: Callable[[], _T]) -> _T:
+    """``read()``, again when a save deleted the table of contents it was reading (``OPEN_ATTEMPTS`` times)."""
+    for _ in range(OPEN_ATTEMPTS - 1):
         try:
-            return bool(whoosh_index.exists_in(str(index_dir)))
+            return read()
         except FileNotFoundError:
-            if attempt == OPEN_ATTEMPTS - 1:
-                raise
-    return False
+            pass
+    return read()
+
+
+def _index_exists(index_dir: Path) -> bool:
+    """``whoosh.index.exists_in``, retried while saves replace the table of contents."""
+    return _retried(lambda: bool(whoosh_index.exists_in(str(index_dir))))
 
 
 class SearchIndex:
@@ -210,20 +214,11 @@ class SearchIndex:
                     shutil.rmtree(self.index_dir)
                 self.index_dir.mkdir(parents=True, exist_ok=True)
                 if _index_exists(self.index_dir):
-                    self._ix = self._open_dir()
+                    self._ix = _retried(lambda: whoosh_index.open_dir(str(self.index_dir)))
                 else:
                     self._ix = whoosh_index.create_in(str(self.index_dir), make_schema())
                     self._marker.write_text(f"{SCHEMA_VERSION} -\n")
             return self._ix
-
-    def _open_dir(self) -> Any:
-        for attempt in range(OPEN_ATTEMPTS):  # the table of contents read may be replaced by a save meanwhile
-            try:
-                return whoosh_index.open_dir(str(self.index_dir))
-            except FileNotFoundError:
-                if attempt == OPEN_ATTEMPTS - 1:
-                    raise
-        return None
 
     def _schema_version(self) -> str | None:
         try:

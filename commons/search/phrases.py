@@ -106,16 +106,28 @@ class _PairFiltered(WrappingMatcher):  # type: ignore[misc]
 class PairPhrase(Phrase):  # type: ignore[misc]
     """A phrase of ``content`` matched through the ``pairs`` field (same pages, same scores)."""
 
-    def matcher(self, searcher: Any, context: Any = None) -> Any:
-        words = self.words
-        if (self.fieldname != PHRASE_FIELD or self.slop != 1 or len(words) < 2 or PAIR_FIELD not in searcher.schema
-                or not all(isinstance(w, str) for w in words)):
-            return super().matcher(searcher, context)
-        field, reader = searcher.schema[self.fieldname], searcher.reader()
-        terms = [field.to_bytes(word) for word in words]
-        pairs, exact = phrase_keys(list(words))
+    def pairable(self, schema: Any) -> bool:
+        """Whether the pairs can find this phrase (else Whoosh's own phrase matching is used)."""
+        return bool(self.fieldname == PHRASE_FIELD and self.slop == 1 and len(self.words) >= 2
+                    and PAIR_FIELD in schema and all(isinstance(w, str) for w in self.words))
+
+    def keys(self, schema: Any, reader: Any) -> tuple[list[bytes], list[str], bool] | None:
+        """(the words as index terms, the pairs a page must have, whether the pairs are enough), or
+        ``None`` when ``reader`` lacks one of them (no page of that segment holds the phrase)."""
+        field = schema[self.fieldname]
+        terms = [field.to_bytes(word) for word in self.words]
+        pairs, exact = phrase_keys(list(self.words))
         if any((self.fieldname, t) not in reader for t in terms) or any((PAIR_FIELD, p) not in reader for p in pairs):
+            return None
+        return terms, pairs, exact
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        if not self.pairable(searcher.schema):
+            return super().matcher(searcher, context)
+        keys = self.keys(searcher.schema, searcher.reader())
+        if keys is None:
             return NullMatcher()
+        terms, pairs, exact = keys
         found = make_binary_tree(IntersectionMatcher, [Term(PAIR_FIELD, p).matcher(searcher, context) for p in pairs])
         leaves = [Term(self.fieldname, t).matcher(searcher, context) for t in terms]
         scored = make_binary_tree(IntersectionMatcher, leaves)

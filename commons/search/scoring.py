@@ -27,7 +27,7 @@ from whoosh.util.numeric import byte_to_length
 
 from commons.search.analysis import PAIR_FIELD
 from commons.search.codec import ArrayLeafMatcher, Values
-from commons.search.phrases import PHRASE_FIELD, PairPhrase, phrase_keys
+from commons.search.phrases import PHRASE_FIELD, PairPhrase
 
 Array = Any  # numpy arrays (numpy's own typing is not worth the noise here)
 _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
@@ -236,25 +236,22 @@ class _Scorer:
 
     def phrase(self, query: PairPhrase, scored: bool) -> tuple[Array, Array]:
         """A phrase of ``content`` found through its word pairs; scored as the sum of its words."""
-        words = query.words
-        if (query.fieldname != PHRASE_FIELD or query.slop != 1 or len(words) < 2 or PAIR_FIELD not in self.top.schema
-                or not all(isinstance(w, str) for w in words)):
+        if not query.pairable(self.top.schema):
             raise Unsupported("phrase")
-        reader = self.reader
-        terms = [self.top.schema[PHRASE_FIELD].to_bytes(word) for word in words]
-        keys, exact = phrase_keys(list(words))
-        pairs = [key.encode() for key in keys]
-        if any((PHRASE_FIELD, t) not in reader for t in terms) or any((PAIR_FIELD, p) not in reader for p in pairs):
+        keys = query.keys(self.top.schema, self.reader)
+        if keys is None:
             return self.empty()
+        _, pair_texts, exact = keys
+        pairs = [pair.encode() for pair in pair_texts]
         matched = self.leaf.live.copy()
         for pair in pairs:
             found = np.zeros(self.leaf.doccount, dtype=bool)
-            found[postings(reader, PAIR_FIELD, pair)[0]] = True
+            found[postings(self.reader, PAIR_FIELD, pair)[0]] = True
             matched &= found
         if not exact:
             matched = self._in_a_row(matched, pairs)
         score = np.zeros(self.leaf.doccount)
-        for word in words:
+        for word in query.words:
             m, s = self.term(Term(PHRASE_FIELD, word), scored)
             matched &= m
             score += s
